@@ -1,0 +1,328 @@
+"""Catalogs + guidance -> :class:`Program`: the only place with compile logic.
+
+Ordered passes, each a pure function of the sources and what earlier passes built:
+
+1. ``facts``: the data document the rules read (action universe, send and admin-only actions
+   per API version, the condition keys), all taken from the catalogs and guidance;
+2. ``cross_check``: guidance checked against the catalogs;
+3. ``rules``: SES-001 ... SES-008 with their texts and examples, built from the facts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from .errors import SourceError
+from .model import (Catalog, Consideration, ControlKind, CrossCheckItem, Example, ExamplePolicy, Guidance,
+                    Program, Rule, Severity)
+
+#: The IAM condition key that tells SES API versions apart (used by AWS's reference SCP).
+API_VERSION_KEY = "ses:ApiVersion"
+
+REFERENCE_SCP = ("https://github.com/aws-samples/data-perimeter-policy-examples/blob/main/"
+                 "service_control_policies/service_specific_controls/restrict_untrusted_endpoints_scp.json")
+PERIMETER_SCP = ("https://github.com/aws-samples/data-perimeter-policy-examples/blob/main/"
+                 "service_control_policies/resource_perimeter_scp.json")
+
+
+def lower(catalogs: Sequence[Catalog], guidance: Sequence[Guidance]) -> Program:
+    catalogs = tuple(sorted(catalogs, key=lambda c: (c.api_version, c.source.name)))
+    guidance = tuple(sorted(guidance, key=lambda g: (g.api_version, g.source.name)))
+    _check_unique_versions(guidance)
+    facts = build_facts(catalogs, guidance)
+    return Program(
+        catalogs=catalogs,
+        guidance=guidance,
+        rules=build_rules(facts, guidance),
+        facts=facts,
+        cross_check=cross_check(catalogs, guidance),
+    )
+
+
+def _check_unique_versions(guidance: Sequence[Guidance]) -> None:
+    seen: dict[str, str] = {}
+    for doc in guidance:
+        if doc.api_version in seen:
+            raise SourceError(f"two guidance documents describe SES API v{doc.api_version} "
+                              f"(the other is {seen[doc.api_version]})", path=doc.source.name)
+        seen[doc.api_version] = doc.source.name
+
+
+def _qualified(prefix: str, action: str) -> str:
+    return f"{prefix}:{action}"
+
+
+def _considerations(guidance: Sequence[Guidance], kind: ControlKind) -> list[tuple[Guidance, Consideration]]:
+    return [(doc, c) for doc in guidance for c in doc.considerations if c.control.kind is kind]
+
+
+def _prefix(catalogs: Sequence[Catalog]) -> str:
+    prefixes = sorted({c.prefix for c in catalogs})
+    return "ses" if "ses" in prefixes else prefixes[0]
+
+
+# --- pass 1: facts -------------------------------------------------------------------
+
+
+def build_facts(catalogs: Sequence[Catalog], guidance: Sequence[Guidance]) -> dict:
+    """The data document under ``data.sesrego.facts``; keys are lower-cased action names."""
+    prefix = _prefix(catalogs)
+    actions: dict[str, str] = {}
+    for catalog in catalogs:
+        for action in catalog.actions:
+            actions.setdefault(_qualified(catalog.prefix, action.name).lower(), _qualified(catalog.prefix, action.name))
+    send: dict[str, set[str]] = {doc.api_version: set() for doc in guidance}
+    admin: dict[str, set[str]] = {doc.api_version: set() for doc in guidance}
+    considerations: dict[str, set[str]] = {}
+    recipient_keys = set()
+    for doc, c in _considerations(guidance, ControlKind.CONDITION_KEY):
+        name = _qualified(prefix, c.action)
+        send[doc.api_version].add(name.lower())
+        actions.setdefault(name.lower(), name)
+        considerations.setdefault(name.lower(), set()).add(c.ref)
+        recipient_keys.add(c.control.condition_key.lower())
+    for doc, c in _considerations(guidance, ControlKind.ADMIN_ONLY):
+        name = _qualified(prefix, c.action)
+        admin[doc.api_version].add(name.lower())
+        actions.setdefault(name.lower(), name)
+        considerations.setdefault(name.lower(), set()).add(c.ref)
+    if len(recipient_keys) > 1:
+        raise SourceError("the guidance recommends more than one condition key (" + ", ".join(sorted(recipient_keys))
+                          + "); sesrego's rules check one recipient key", path=guidance[0].source.name)
+    tracked = set().union(*send.values(), *admin.values()) if guidance else set()
+    return {
+        "actions": dict(sorted(actions.items())),
+        "api_versions": sorted(send),
+        "send_actions": {v: sorted(a) for v, a in sorted(send.items())},
+        "admin_only_actions": {v: sorted(a) for v, a in sorted(admin.items())},
+        "tracked_actions": sorted(tracked),
+        "recipient_key": (recipient_keys.pop() if recipient_keys else "ses:recipients"),
+        "api_version_key": API_VERSION_KEY.lower(),
+        "considerations": {a: sorted(refs) for a, refs in sorted(considerations.items())},
+    }
+
+
+# --- pass 2: cross-check ------------------------------------------------------------
+
+
+def cross_check(catalogs: Sequence[Catalog], guidance: Sequence[Guidance]) -> tuple[CrossCheckItem, ...]:
+    items: list[CrossCheckItem] = []
+    by_version: dict[str, list[Catalog]] = {}
+    for catalog in catalogs:
+        by_version.setdefault(catalog.api_version, []).append(catalog)
+    for doc in guidance:
+        versioned = by_version.get(doc.api_version, [])
+        names = {a.name.lower(): (catalog, a) for catalog in versioned for a in catalog.actions}
+        where = f"SES API v{doc.api_version}"
+        if not versioned:
+            items.append(CrossCheckItem("catalog-missing", doc.api_version, "",
+                                        f"no catalog of {where} is loaded to check {doc.source.name} against",
+                                        doc.source.name))
+            continue
+        for c in doc.considerations:
+            found = names.get(c.action.lower())
+            if found is None:
+                items.append(CrossCheckItem(
+                    "guidance-action-missing", doc.api_version, c.action,
+                    f"consideration {c.ref} names {c.action}, which the {where} catalog does not have",
+                    doc.source.name, c.line))
+            elif c.control.condition_key and c.control.condition_key.lower() not in {
+                    k.lower() for k in found[1].condition_keys}:
+                items.append(CrossCheckItem(
+                    "condition-key-unsupported", doc.api_version, c.action,
+                    f"consideration {c.ref} recommends {c.control.condition_key} for {c.action}, which the "
+                    f"{where} catalog does not support for that action", found[0].source.name, found[1].line))
+        reviewed = {name.lower() for name in doc.reviewed_apis}
+        for api in doc.reviewed_apis:
+            if api.lower() not in names:
+                items.append(CrossCheckItem(
+                    "reviewed-api-missing", doc.api_version, api,
+                    f"{doc.source.name} reviewed {api}, which the {where} catalog does not have", doc.source.name))
+        for catalog, action in sorted(names.values(), key=lambda pair: pair[1].name):
+            if action.name.lower() not in reviewed:
+                items.append(CrossCheckItem(
+                    "action-not-reviewed", doc.api_version, action.name,
+                    f"{catalog.source.name} has {action.name}, which the {where} guidance did not review",
+                    catalog.source.name, action.line))
+    if not any(API_VERSION_KEY.lower() == key.lower() for c in catalogs for a in c.actions for key in a.condition_keys):
+        items.append(CrossCheckItem("condition-key-unsupported", "", API_VERSION_KEY,
+                                    f"no catalog lists {API_VERSION_KEY}, which the reference SCP uses to tell "
+                                    "API versions apart", ""))
+    return tuple(sorted(items, key=lambda i: (i.kind, i.api_version, i.action, i.source, i.line or 0)))
+
+
+# --- pass 3: rules ------------------------------------------------------------------
+
+
+def _policy(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, indent=2)
+
+
+def _refs(guidance: Sequence[Guidance], kind: ControlKind) -> tuple[str, ...]:
+    return tuple(sorted(c.ref for _, c in _considerations(guidance, kind)))
+
+
+def _urls(guidance: Sequence[Guidance], kind: ControlKind, *extra: str) -> tuple[str, ...]:
+    urls = {doc.url for doc, _ in _considerations(guidance, kind)}
+    urls |= {c.control.example_policy for _, c in _considerations(guidance, kind) if c.control.example_policy}
+    return tuple(sorted(urls | set(extra)))
+
+
+def build_rules(facts: dict, guidance: Sequence[Guidance]) -> tuple[Rule, ...]:
+    display = facts["actions"]
+    key = next((c.control.condition_key for _, c in _considerations(guidance, ControlKind.CONDITION_KEY)),
+               "ses:Recipients")
+    versions = facts["api_versions"]
+    send_by_version = {v: [display[a] for a in facts["send_actions"][v]] for v in versions}
+    all_send = sorted({a for names in send_by_version.values() for a in names})
+    admin_only = sorted({display[a] for v in versions for a in facts["admin_only_actions"][v]})
+    send_one = "ses:SendEmail" if "ses:SendEmail" in all_send or not all_send else all_send[0]
+    admin_one = admin_only[0] if admin_only else "ses:SendCustomVerificationEmail"
+    cond_refs = _refs(guidance, ControlKind.CONDITION_KEY)
+    admin_refs = _refs(guidance, ControlKind.ADMIN_ONLY)
+    cond_urls = _urls(guidance, ControlKind.CONDITION_KEY)
+    admin_urls = _urls(guidance, ControlKind.ADMIN_ONLY)
+    trusted = {"ForAllValues:StringLike": {key: ["*@example.com"]}}
+
+    def allow(actions, condition=None) -> dict:
+        statement = {"Sid": "SendMail", "Effect": "Allow", "Action": actions, "Resource": "*"}
+        if condition:
+            statement["Condition"] = condition
+        return statement
+
+    def recipient_deny(version: str) -> dict:
+        return {
+            "Sid": f"PreventUntrustedSESv{version}Emails", "Effect": "Deny", "Action": send_by_version[version],
+            "Resource": "*",
+            "Condition": {"ForAnyValue:StringNotLike": {key: ["*@example.com"]},
+                          "StringEquals": {API_VERSION_KEY: version},
+                          "StringNotEqualsIfExists": {"aws:PrincipalTag/dp:exclude:resource": "true"}},
+        }
+
+    admin_deny = {"Sid": "PreventUntrustedSESVerificationEmails", "Effect": "Deny", "Action": admin_only,
+                  "Resource": "*",
+                  "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalTag/dp:exclude:resource": "true"}}}
+    perimeter = ExamplePolicy("scp", _policy({
+        "Sid": "EnforceResourcePerimeterAWSResources", "Effect": "Deny", "Action": "*", "Resource": "*",
+        "Condition": {"StringNotEqualsIfExists": {"aws:ResourceOrgID": "o-a1b2c3d4e5",
+                                                  "aws:PrincipalTag/dp:exclude:resource": "true"}}}))
+    recommended = ExamplePolicy("scp", _policy(*(recipient_deny(v) for v in versions), admin_deny))
+    recipients_only = ExamplePolicy("scp", _policy(*(recipient_deny(v) for v in versions)))
+    identity = lambda *statements: ExamplePolicy("identity", _policy(*statements))  # noqa: E731
+    first, rest = (versions[0], versions[1:]) if versions else ("1", [])
+
+    rules = (
+        Rule(
+            id="SES-001", slug="ses_001", template="ses_001.rego.j2",
+            title=f"SES sending allowed without a {key} restriction",
+            description=(f"An identity or resource policy allows {', '.join(all_send)} without an effective {key} "
+                         f"condition, so the principal can mail any address: SES sends outside IAM, and the "
+                         f"aws:ResourceOrgID resource perimeter does not restrict the recipients."),
+            severity=Severity.WARN, attested_severity=Severity.INFO, considerations=cond_refs,
+            remediation=(f"Add \"Condition\": {{\"ForAllValues:StringLike\": {{\"{key}\": [\"*@<your domain>\"]}}}} "
+                         f"to the Allow, or deny untrusted recipients in an SCP and attest it with "
+                         f"config.scp_attested."),
+            related_resources=cond_urls,
+            failing=Example("an application policy that may mail anyone", (identity(allow([send_one])),)),
+            passing=Example("the same policy restricted to the organization's domain",
+                            (identity(allow([send_one], trusted)),)),
+        ),
+        Rule(
+            id="SES-002", slug="ses_002", template="ses_002.rego.j2",
+            title=f"Ineffective {key} condition",
+            description=(f"A policy carries a {key} condition that restricts nothing: {key} is multi-valued (To, CC "
+                         f"and BCC), so an Allow must use ForAllValues:StringLike or ForAllValues:StringEquals and a "
+                         f"Deny ForAnyValue:StringNotLike or ForAnyValue:StringNotEquals; a pattern that matches "
+                         f"every address, or a template placeholder left in, also restricts nothing."),
+            severity=Severity.DENY, attested_severity=None, considerations=cond_refs,
+            remediation=(f"In an Allow use ForAllValues:StringLike on {key}; in a Deny use "
+                         f"ForAnyValue:StringNotLike; list only your trusted domains, with placeholders replaced."),
+            related_resources=cond_urls,
+            failing=Example("StringLike lets any extra recipient through",
+                            (identity(allow([send_one], {"StringLike": {key: ["*@example.com"]}})),)),
+            passing=Example("ForAllValues:StringLike restricts every recipient",
+                            (identity(allow([send_one], trusted)),)),
+        ),
+        Rule(
+            id="SES-003", slug="ses_003", template="ses_003.rego.j2",
+            title=f"{', '.join(admin_only)} allowed to non-administrators",
+            description=(f"An identity or resource policy allows {', '.join(admin_only)} (explicitly, by wildcard "
+                         f"or through NotAction) to principals that are not configured as administrators. The "
+                         f"guidance recommends keeping it for administrators only."),
+            severity=Severity.WARN, attested_severity=None, considerations=admin_refs,
+            remediation=(f"Remove {', '.join(admin_only)} from the policy (narrow ses:* and ses:Send* wildcards), "
+                         f"or list the principal in config.administrators if it is an administrator."),
+            related_resources=admin_urls,
+            failing=Example("a wildcard that includes custom verification emails",
+                            (identity(allow(["ses:Send*"], trusted)),)),
+            passing=Example("only the send actions, restricted to trusted recipients",
+                            (identity(allow(all_send, trusted)),)),
+        ),
+        Rule(
+            id="SES-004", slug="ses_004", template="ses_004.rego.j2",
+            title=f"Resource perimeter SCP without the SES {key} control",
+            description=(f"The plan holds a resource-perimeter SCP (a Deny on aws:ResourceOrgID), but its SCPs do "
+                         f"not deny every recipient-controlled send action ({', '.join(all_send)}, per API version) "
+                         f"with an effective {key} condition, so the perimeter does not cover mail to untrusted "
+                         f"recipients."),
+            severity=Severity.DENY, attested_severity=None, considerations=cond_refs,
+            remediation=(f"Attach an SCP with AWS's PreventUntrustedSESv1Emails and PreventUntrustedSESv2Emails "
+                         f"statements (ForAnyValue:StringNotLike on {key}, one per {API_VERSION_KEY}), or attest "
+                         f"with config.scp_attested that they are enforced elsewhere."),
+            related_resources=tuple(sorted(set(cond_urls) | {PERIMETER_SCP})),
+            failing=Example("a resource perimeter alone", (perimeter,)),
+            passing=Example("the perimeter with AWS's recommended SES statements", (perimeter, recommended)),
+        ),
+        Rule(
+            id="SES-005", slug="ses_005", template="ses_005.rego.j2",
+            title=f"SCP recipient control limited to one SES API version",
+            description=(f"An SCP's {key} control is limited by {API_VERSION_KEY} to some API versions, and no other "
+                         f"SCP statement covers the send actions of the others, so mail sent through the other API "
+                         f"version escapes the control."),
+            severity=Severity.DENY, attested_severity=None, considerations=cond_refs,
+            remediation=(f"Add the matching statement for the other API version (AWS's reference SCP has one per "
+                         f"{API_VERSION_KEY}), or drop the {API_VERSION_KEY} condition."),
+            related_resources=cond_urls,
+            failing=Example(f"only the API v{first} statement",
+                            (ExamplePolicy("scp", _policy(recipient_deny(first))),)),
+            passing=Example("one statement per API version", (recipients_only,)),
+        ) if rest else None,
+        Rule(
+            id="SES-006", slug="ses_006", template="ses_006.rego.j2",
+            title=f"Resource perimeter SCP without the {', '.join(admin_only)} control",
+            description=(f"The plan holds a resource-perimeter SCP, but no SCP denies {', '.join(admin_only)} to "
+                         f"everyone except administrators (a Deny whose conditions only exempt principals)."),
+            severity=Severity.DENY, attested_severity=None, considerations=admin_refs,
+            remediation=(f"Attach AWS's PreventUntrustedSESVerificationEmails statement: Deny {', '.join(admin_only)} "
+                         f"unless aws:PrincipalTag/dp:exclude:resource is \"true\"."),
+            related_resources=tuple(sorted(set(admin_urls) | {PERIMETER_SCP})),
+            failing=Example("the perimeter with only the recipient statements", (perimeter, recipients_only)),
+            passing=Example("the perimeter with AWS's recommended SES statements", (perimeter, recommended)),
+        ),
+        Rule(
+            id="SES-007", slug="ses_007", template="ses_007.rego.j2",
+            title="Policy cannot be verified",
+            description=("A policy is unknown at plan time, not valid JSON, or not an IAM policy, so the SES rules "
+                         "cannot tell whether it grants or controls SES sending. It is never treated as a pass."),
+            severity=Severity.WARN, attested_severity=None, considerations=(),
+            remediation=("Render the policy from values known at plan time (for example an aws_iam_policy_document "
+                         "without depends_on), or review it by hand and waive the finding."),
+            related_resources=(),
+            failing=Example("a policy known only after apply", (ExamplePolicy("identity", None),)),
+            passing=Example("a policy known at plan time", (identity(allow([send_one], trusted)),)),
+        ),
+        Rule(
+            id="SES-008", slug="ses_008", template="ses_008.rego.j2",
+            title="Unknown SES action name",
+            description=("A policy names an ses: action that matches no action of any SES catalog (SES v1, v2, "
+                         "Mail Manager, Pinpoint Email). A typo grants nothing in an Allow and, worse, protects "
+                         "nothing in a Deny."),
+            severity=Severity.WARN, attested_severity=None, considerations=(),
+            remediation="Correct the action name; `sesrego rules` lists the SES actions the catalogs define.",
+            related_resources=(),
+            failing=Example("a misspelt action", (identity(allow([send_one[:-2] + send_one[-1:]], trusted)),)),
+            passing=Example("the correct action", (identity(allow([send_one], trusted)),)),
+        ),
+    )
+    return tuple(rule for rule in rules if rule is not None)
