@@ -1,0 +1,253 @@
+"""The ``sesrego`` command line: thin click commands that hand off to the modules."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import CrossCheckError, SesregoError
+
+DEFAULT_BUNDLE = Path("bundles/sesrego.tar.gz")
+
+
+def _source_options(command):
+    """--catalog/--guidance/--strict, shared by every command that compiles."""
+    @click.option("--catalog", "catalogs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                  help="Catalog markdown (repeatable). Default: the shipped SES v1, v2, Mail Manager and "
+                       "Pinpoint Email catalogs.")
+    @click.option("--guidance", "guidance", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                  help="Data-perimeter guidance markdown (repeatable). Default: the shipped SES v1 and v2 guidance.")
+    @click.option("--strict", is_flag=True, help="Fail when the guidance and catalogs disagree (cross-check).")
+    @functools.wraps(command)
+    def wrapper(*args, catalogs, guidance, strict, **kwargs):
+        from .compiler import compile_tree
+
+        program, tree = compile_tree(catalogs, guidance)
+        return command(*args, program=program, tree=tree, strict=strict, **kwargs)
+    return wrapper
+
+
+def _report_cross_check(program, strict: bool, report_path: Path | None) -> None:
+    from .bundle import json_bytes
+    from .fsutil import atomic_write
+
+    items = program.cross_check
+    if report_path is not None:
+        atomic_write(report_path, json_bytes({"cross_check": [
+            {"kind": i.kind, "api_version": i.api_version, "action": i.action, "message": i.message,
+             "source": i.source, "line": i.line} for i in items]}))
+    kinds: dict[str, list] = {}
+    for item in items:
+        kinds.setdefault(item.kind, []).append(item)
+    for kind, group in sorted(kinds.items()):
+        shown = "; ".join(i.message for i in group[:3]) + (f"; and {len(group) - 3} more" if len(group) > 3 else "")
+        click.echo(f"cross-check: {len(group)} {kind}: {shown}", err=True)
+    if strict and items:
+        raise CrossCheckError(f"--strict: {len(items)} cross-check finding(s) between guidance and catalogs"
+                              + (f" (see {report_path})" if report_path else ""))
+
+
+def _config(paths):
+    from .config import load_config
+
+    return load_config([Path(p) for p in paths])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="sesrego")
+def cli() -> None:
+    """Check Terraform against AWS's SES data-perimeter guidance.
+
+    \b
+    Quick start:
+      sesrego bundle                                    # build bundles/sesrego.tar.gz
+      sesrego scan terraform_examples/app-role-sends-mail/plan.json
+      sesrego rules SES-001                             # what a finding means and how to fix it
+    """
+
+
+@cli.command("compile")
+@click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Policy directory to write (.rego files, tests, data.json, compile-report.json).")
+@_source_options
+def compile_command(out: Path, program, tree, strict: bool) -> None:
+    """Compile the guidance into a policy directory for conftest.
+
+    \b
+    Example:
+      sesrego compile -o policy/
+      conftest test --all-namespaces -p policy/ -d policy/data.json plan.json
+    """
+    from .bundle import json_bytes, write_policy_dir
+
+    _report_cross_check(program, strict, None)
+    write_policy_dir(tree, out, extra={"compile-report.json": json_bytes(_cross_check_json(program))})
+    click.echo(f"wrote {out}/ ({len(tree.files)} Rego files, data.json)", err=True)
+
+
+def _cross_check_json(program) -> dict:
+    return {"cross_check": [{"kind": i.kind, "api_version": i.api_version, "action": i.action,
+                             "message": i.message, "source": i.source, "line": i.line} for i in program.cross_check]}
+
+
+@cli.command("bundle")
+@click.option("-o", "--output", "out", default=str(DEFAULT_BUNDLE), show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="Bundle file to write.")
+@click.option("--data", "data_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="Configuration (JSON/YAML with sesrego.config) to build into the bundle's data.")
+@_source_options
+def bundle_command(out: Path, data_files, program, tree, strict: bool) -> None:
+    """Build an OPA bundle (gzipped tar, roots ["sesrego"], rego_version 1).
+
+    \b
+    Example:
+      sesrego bundle -o bundles/sesrego.tar.gz
+      opa run --server --bundle bundles/sesrego.tar.gz
+    """
+    from .bundle import bundle_files, json_bytes, write_bundle
+    from .fsutil import atomic_write
+
+    config = _config(data_files)
+    _report_cross_check(program, strict, None)
+    files = bundle_files(program, tree, config)
+    data = write_bundle(out, files)
+    atomic_write(out.parent / "compile-report.json", json_bytes(_cross_check_json(program)))
+    click.echo(f"wrote {out} ({len(data)} bytes, revision {json.loads(files['.manifest'])['revision']})", err=True)
+
+
+@cli.command("test")
+@click.option("--opa", "use_opa", is_flag=True, help="Also run `opa test` and `opa check --strict` (needs opa on PATH).")
+@click.option("-v", "--verbose", is_flag=True, help="Print every test, not only failures.")
+@_source_options
+def test_command(use_opa: bool, verbose: bool, program, tree, strict: bool) -> None:
+    """Run the generated Rego unit tests in OPA's engine, like `opa test`.
+
+    \b
+    Example:
+      sesrego test -v
+    """
+    from .testing import run_tests
+
+    sys.exit(run_tests(program, tree, use_opa=use_opa, verbose=verbose))
+
+
+@cli.command("scan")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "sarif", "junit", "github"]),
+              default="table", show_default=True, help="Output format.")
+@click.option("--fail-on", type=click.Choice(["deny", "warn"]), default="deny", show_default=True,
+              help="Lowest severity that makes the exit status 1.")
+@click.option("-d", "--data", "data_files", multiple=True, type=click.Path(dir_okay=False),
+              help="Configuration file (JSON/YAML holding sesrego.config), as for conftest --data. Repeatable.")
+@click.option("--engine", type=click.Choice(["embedded", "opa"]), default="embedded", show_default=True,
+              help="embedded: OPA's Go engine in-process; opa: `opa eval` on the bundle.")
+@click.option("--opa-url", help="Ask an OPA server holding the sesrego policies (see `sesrego push`).")
+@click.option("-j", "--jobs", type=click.IntRange(0), default=0, help="Worker processes (0: one per core).")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file instead of standard output.")
+@click.option("--max-input-bytes", type=click.IntRange(1), default=None, help="Refuse larger inputs (512 MiB).")
+@click.option("--max-policy-chars", type=click.IntRange(1), default=None,
+              help="Refuse longer policy strings (1 MiB).")
+@_source_options
+def scan_command(paths, fmt, fail_on, data_files, engine, opa_url, jobs, out, max_input_bytes, max_policy_chars,
+                 program, tree, strict) -> None:
+    """Scan Terraform plans (`terraform show -json`), .tf files and directories.
+
+    PATHS are plan JSON files, .tf files, directories of .tf files (searched recursively,
+    .terraform/ skipped) or - for a plan on standard input. Exit status: 0 no deny-level
+    finding, 1 at least one (--fail-on warn: or a warning), 2 bad usage or unreadable input.
+
+    \b
+    Examples:
+      terraform show -json tfplan > plan.json && sesrego scan plan.json
+      sesrego scan infra/ --format sarif -o sesrego.sarif
+      terraform show -json tfplan | sesrego scan - --data sesrego.yaml
+    """
+    from .formats import render
+    from .fsutil import atomic_write
+    from .plan import MAX_INPUT_BYTES, MAX_POLICY_CHARS, Limits
+    from .scan import ScanOptions, read_stdin, scan
+
+    options = ScanOptions(config=_config(data_files),
+                          limits=Limits(max_input_bytes or MAX_INPUT_BYTES, max_policy_chars or MAX_POLICY_CHARS),
+                          engine=engine, jobs=jobs, fail_on=fail_on)
+    stdin = read_stdin() if "-" in paths else None
+    if opa_url:
+        from .server import scan_with_server
+
+        report = scan_with_server(opa_url, paths, program, options, stdin=stdin)
+    else:
+        report = _scan_with_progress(paths, program, tree, options, stdin)
+    color = out is None and sys.stdout.isatty()
+    text = render(report, fmt, color=color)
+    if out is not None:
+        atomic_write(out, text.encode())
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+    for result in report.failed_inputs:
+        click.echo(f"error: {result.error}", err=True)
+    sys.exit(report.exit_status)
+
+
+def _scan_with_progress(paths, program, tree, options, stdin):
+    from .scan import scan
+
+    if len(paths) < 8 or not sys.stderr.isatty():
+        return scan(paths, program, tree, options, stdin=stdin)
+    with click.progressbar(length=len(paths), label="scanning", file=sys.stderr) as bar:
+        return scan(paths, program, tree, options, stdin=stdin, progress=bar.update)
+
+
+@cli.command("rules")
+@click.argument("rule_id", required=False)
+@click.option("--markdown", is_flag=True, help="Print the rule reference as markdown (docs/rules.md).")
+@_source_options
+def rules_command(rule_id, markdown, program, tree, strict) -> None:
+    """List the rules, or explain one: what it checks, why, examples, how to fix or waive it.
+
+    \b
+    Examples:
+      sesrego rules
+      sesrego rules SES-004
+    """
+    from .reference import explain, listing, markdown_reference
+
+    if markdown:
+        click.echo(markdown_reference(program), nl=False)
+    elif rule_id:
+        click.echo(explain(program, rule_id.upper()), nl=False)
+    else:
+        click.echo(listing(program), nl=False)
+
+
+@cli.command("push")
+@click.option("--opa-url", required=True, help="OPA server, e.g. http://localhost:8181.")
+@click.option("--data", "data_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="Configuration to upload with the facts (sesrego.config).")
+@_source_options
+def push_command(opa_url, data_files, program, tree, strict) -> None:
+    """Upload the compiled policies and data to an OPA server's REST API.
+
+    \b
+    Example:
+      opa run --server &
+      sesrego push --opa-url http://localhost:8181
+      sesrego scan --opa-url http://localhost:8181 plan.json
+    """
+    from .server import push
+
+    count = push(opa_url, tree, _config(data_files))
+    click.echo(f"pushed {count} policies and data.sesrego to {opa_url}", err=True)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="sesrego", standalone_mode=True)
+    except SesregoError as exc:  # pragma: no cover - click handles it in standalone mode
+        exc.show()
+        sys.exit(exc.exit_code)
