@@ -125,7 +125,7 @@ _statement(i, raw) := {
 		some key, value in keys
 		condition := {"operator": operator, "key": lower(key), "values": [_text(v) | some v in _list(value)]}
 	],
-	"all_resources": _all_resources(raw),
+	"all_resources": {true | _all_resources(raw)} == {true},
 	"principals": _principals(object.get(raw, "Principal", null)),
 }
 
