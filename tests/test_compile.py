@@ -1,0 +1,159 @@
+"""Sources -> model -> Rego: parsing, the IR golden record, cross-check, bad and hostile input."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from deepdiff import DeepDiff
+
+from conftest import FIXTURES, ROOT
+from sesrego.cli import cli
+from sesrego.compiler import compile_tree, load_program
+from sesrego.engine import Engine, data_document
+from sesrego.errors import SesregoError
+from sesrego.sources import DEFAULT_CATALOGS, DEFAULT_GUIDANCE
+
+GOLDEN = ROOT / "tests" / "golden" / "ir.json"
+SEED_CATALOG = ROOT / "sesrego" / "sources" / "catalogs" / "ses-v1.md"
+V2_CATALOG = ROOT / "sesrego" / "sources" / "catalogs" / "ses-v2.md"
+V1_GUIDANCE = ROOT / "sesrego" / "sources" / "guidance" / "ses-specific-guidance.md"
+
+
+def ir(program) -> dict:
+    """A plain projection of the model (enums as values), for golden comparison."""
+    def plain(value):
+        if dataclasses.is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return getattr(value, "value", value)
+    return plain(program)
+
+
+def test_ir_matches_golden_record(compiled, update_golden):
+    program, _ = compiled
+    current = json.loads(json.dumps(ir(program)))
+    if update_golden or not GOLDEN.exists():
+        GOLDEN.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+    diff = DeepDiff(json.loads(GOLDEN.read_text()), current, ignore_order=False)
+    assert not diff, f"IR changed (regenerate with pytest --update-golden and review the diff): {diff}"
+
+
+def test_defaults_keep_catalogs_apart_per_api_version(compiled):
+    program, _ = compiled
+    versions = {c.api_version: c for c in program.catalogs}
+    assert set(versions) == {"1", "2", "mailmanager", "pinpoint"}
+    assert "ses:Recipients" in versions["1"].action("SendCustomVerificationEmail").condition_keys
+    assert "ses:Recipients" not in versions["2"].action("SendCustomVerificationEmail").condition_keys
+    facts = program.facts
+    assert facts["send_actions"] == {"1": ["ses:sendbulktemplatedemail", "ses:sendemail", "ses:sendrawemail",
+                                           "ses:sendtemplatedemail"], "2": ["ses:sendemail"]}
+    assert facts["admin_only_actions"]["2"] == ["ses:sendcustomverificationemail"]
+    assert len(facts["actions"]) == len({f"ses:{a.name}".lower() for c in program.catalogs for a in c.actions})
+    assert facts["actions"]["ses:listaddoninstances"] == "ses:ListAddonInstances"  # Mail Manager in the universe
+
+
+def test_guidance_considerations_and_controls(compiled):
+    program, _ = compiled
+    v1 = next(g for g in program.guidance if g.api_version == "1")
+    assert [c.action for c in v1.considerations] == ["SendBulkTemplatedEmail", "SendEmail", "SendRawEmail",
+                                                     "SendTemplatedEmail", "SendCustomVerificationEmail"]
+    assert v1.considerations[0].control.condition_key == "ses:Recipients"
+    assert v1.considerations[4].control.kind.value == "admin-only"
+    assert v1.considerations[0].control.example_policy.endswith("restrict_untrusted_endpoints_scp.json")
+    assert [r.additional_considerations for r in v1.perimeter].count(True) == 1
+    assert "PutConfigurationSetDeliveryOptions" in v1.reviewed_apis
+
+
+def test_cross_check_on_the_seeds():
+    program = load_program([SEED_CATALOG], [V1_GUIDANCE])
+    missing = [i for i in program.cross_check if i.kind == "reviewed-api-missing"]
+    assert [i.action for i in missing] == ["PutConfigurationSetDeliveryOptions"]
+    unreviewed = {i.action for i in program.cross_check if i.kind == "action-not-reviewed"}
+    assert {"SendBounce", "VerifyEmailAddress"} <= unreviewed
+    assert any(i.kind == "condition-key-unsupported" and i.action == "ses:ApiVersion" for i in program.cross_check)
+
+
+def test_strict_turns_cross_check_into_an_error(tmp_path):
+    result = CliRunner().invoke(cli, ["compile", "-o", str(tmp_path / "out"), "--strict",
+                                      "--catalog", str(SEED_CATALOG), "--guidance", str(V1_GUIDANCE)])
+    assert result.exit_code == 2
+    assert "--strict" in result.output and not (tmp_path / "out").exists()
+
+
+def _catalog(text: str, tmp_path: Path) -> Path:
+    path = tmp_path / "bad.md"
+    path.write_text(text)
+    return path
+
+
+ACTION = """### SendEmail
+- description: sends
+- access level: Write
+- resource types
+```
+{"": {"resource_type": "", "required": false, "condition_keys": ["ses:Recipients"], "dependent_actions": []}}
+```
+"""
+
+
+@pytest.mark.parametrize("text,problem,line", [
+    ("# T\n## Privileges\n" + ACTION, "no '- prefix:", 1),
+    ("# T\n- prefix: ses\n" + ACTION.replace("- access level: Write\n", ""), "no '- access level", 3),
+    ("# T\n- prefix: ses\n" + ACTION.replace('{"": {', '{"": {,'), "not JSON", 8),
+    ("# T\n- prefix: ses\n" + ACTION.replace("Write", "Sometimes"), "access level 'Sometimes'", 3),
+])
+def test_bad_catalog_is_one_clear_error_and_nothing_written(tmp_path, text, problem, line):
+    out = tmp_path / "policy"
+    path = _catalog(text, tmp_path)
+    result = CliRunner().invoke(cli, ["compile", "-o", str(out), "--catalog", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:{line}:" in result.output and problem in result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_guidance_with_unknown_control_kind_is_refused(tmp_path):
+    text = V1_GUIDANCE.read_text().replace("Consider implementing [ses:Recipients]", "Consider hoping [ses:Recipients]", 1)
+    path = tmp_path / "guidance.md"
+    path.write_text(text)
+    with pytest.raises(SesregoError) as info:
+        load_program(guidance=[path])
+    assert "matches no known control kind" in str(info.value) and f"{path}:" in str(info.value)
+
+
+HOSTILE = ['quote " and backslash \\ ', "newline\ninside", "brace } { and ]", "import data.evil\npackage evil",
+           "# METADATA\n# title: x", "\u2028 unicode \U0001f4e7", "x" * 5000]
+
+
+def test_hostile_catalog_text_does_not_change_the_rego(tmp_path, compiled):
+    _, clean_tree = compiled
+    text = V2_CATALOG.read_text()
+    for i, evil in enumerate(HOSTILE):
+        text = text.replace("- description: Grants permission to send an email message\n",
+                            "- description: " + evil.replace("\n", "\\n") + "\n", 1)
+    text = text.replace("title: Amazon Simple Email Service v2", 'title: Amazon Simple Email Service v2 "}\\')
+    path = tmp_path / "ses-v2.md"
+    path.write_text(text)
+    catalogs = [p if p.name != "ses-v2.md" else path for p in DEFAULT_CATALOGS]
+    program, tree = compile_tree(catalogs, DEFAULT_GUIDANCE)
+    # The hostile text reaches no Rego file; the data document still loads and evaluates.
+    for name, body in tree.files.items():
+        assert b"evil" not in body, name
+    engine = Engine(tree.files, data_document(tree.facts), tests=True)
+    assert all(r.passed for r in engine.run_tests())
+
+
+def test_hostile_guidance_text_is_escaped(tmp_path):
+    evil = 'SendEmail allows you to send "}\\n import data.x \\ \u2028. Because'
+    text = V1_GUIDANCE.read_text().replace("SendEmail allows you to send an email message. Because", evil, 1)
+    path = tmp_path / "ses-specific-guidance.md"
+    path.write_text(text)
+    program, tree = compile_tree(guidance=[path, DEFAULT_GUIDANCE[1]])
+    engine = Engine(tree.files, data_document(tree.facts), tests=True)
+    assert all(r.passed for r in engine.run_tests())
