@@ -12,9 +12,7 @@ import rego.v1
 
 import data.sesrego.lib.iam
 
-config := data.sesrego.config if is_object(data.sesrego.config)
-
-config := {} if not is_object(data.sesrego.config)
+config := data.sesrego.config if is_object(data.sesrego.config) else := {}
 
 administrators := [lower(pattern) |
 	some pattern in _list("administrators")
@@ -31,9 +29,7 @@ waivers := [waiver |
 # scp_attested holds when the organization's SCPs enforce the SES controls outside this plan.
 scp_attested if config.scp_attested == true
 
-_list(key) := config[key] if is_array(config[key])
-
-_list(key) := [] if not is_array(config[key])
+_list(key) := config[key] if is_array(config[key]) else := []
 
 # is_administrator holds when one of the names a policy applies to matches an administrator pattern.
 is_administrator(names) if {

@@ -91,6 +91,6 @@ data_missing(rule) := {
 describe(actions) := concat(", ", sort([iam.display(action) | some action in actions]))
 
 # statement_name is how a message names a statement: its Sid, else its position.
-statement_name(statement) := sprintf("statement %q", [statement.ref]) if is_string(statement.ref)
+statement_name(statement) := sprintf("statement %q", [iam.ref(statement)]) if is_string(iam.ref(statement))
 
-statement_name(statement) := sprintf("statement %d", [statement.ref]) if is_number(statement.ref)
+statement_name(statement) := sprintf("statement %d", [statement.index]) if not is_string(iam.ref(statement))

@@ -39,100 +39,89 @@ _like_operators := {
 _principal_key_prefixes := {"aws:principal", "aws:userid", "aws:username", "aws:sourceidentity"}
 
 # normalize turns a decoded policy document into {"problem": string} when it is not an
-# IAM policy, else {"statements": [...]} with one normalised object per statement.
-normalize(document) := {"problem": "the policy is not a JSON object"} if {
-	not is_object(document)
-} else := {"problem": "the policy has no Statement (an object or an array of objects)"} if {
-	not _raw_statements(document)
-} else := {"problem": problems[0]} if {
-	problems := [sprintf("statement %d %s", [i, problem]) |
-		some i, raw in _raw_statements(document)
-		problem := _statement_problem(raw)
+# IAM policy, else {"statements": [...]}: one light object per statement with its index,
+# effect, lower-cased action patterns and the raw statement. The other elements are read
+# lazily (conditions, ref, all_resources, principals), for the few statements that matter.
+normalize(document) := {"statements": statements} if {
+	raws := _raw_statements(document)
+	statements := [statement |
+		some i, raw in raws
+		statement := _statement(i, raw)
 	]
-	count(problems) > 0
-} else := {"statements": [statement |
-	some i, raw in _raw_statements(document)
-	statement := _statement(i, raw)
-]}
+	count(statements) == count(raws)
+} else := {"problem": _document_problem(document)}
 
 _raw_statements(document) := [document.Statement] if is_object(document.Statement)
 
 _raw_statements(document) := document.Statement if is_array(document.Statement)
 
+_effects := {"Allow", "Deny"}
+
+_statement(i, raw) := {"index": i, "raw": raw, "effect": raw.Effect, "not_action": false, "patterns": patterns} if {
+	raw.Effect in _effects
+	not "NotAction" in object.keys(raw)
+	patterns := _lowered(raw.Action)
+}
+
+_statement(i, raw) := {"index": i, "raw": raw, "effect": raw.Effect, "not_action": true, "patterns": patterns} if {
+	raw.Effect in _effects
+	not "Action" in object.keys(raw)
+	patterns := _lowered(raw.NotAction)
+}
+
+_lowered(value) := [lower(value)] if is_string(value)
+
+_lowered(value) := lowered if {
+	is_array(value)
+	lowered := [lower(item) | some item in value; is_string(item)]
+	count(lowered) == count(value)
+}
+
+_document_problem(document) := "the policy is not a JSON object" if {
+	not is_object(document)
+} else := "the policy has no Statement (an object or an array of objects)" if {
+	not _raw_statements(document)
+} else := problems[0] if {
+	problems := [sprintf("statement %d %s", [i, problem]) |
+		some i, raw in _raw_statements(document)
+		not _statement(i, raw)
+		problem := _statement_problem(raw)
+	]
+	count(problems) > 0
+}
+
 _statement_problem(raw) := "is not an object" if {
 	not is_object(raw)
 } else := "has an Effect other than Allow or Deny" if {
-	not raw.Effect in {"Allow", "Deny"}
+	not raw.Effect in _effects
 } else := "has both Action and NotAction" if {
 	"Action" in object.keys(raw)
 	"NotAction" in object.keys(raw)
 } else := "has neither Action nor NotAction" if {
 	not "Action" in object.keys(raw)
 	not "NotAction" in object.keys(raw)
-} else := "has an Action or NotAction that is not a string or a list of strings" if {
-	not _strings(object.get(raw, "Action", object.get(raw, "NotAction", null)))
-} else := "has a Condition that is not an object of operator objects with string, number or boolean values" if {
-	not _valid_condition(object.get(raw, "Condition", {}))
-} else := "has a Resource or NotResource that is not a string or a list of strings" if {
-	some element in ["Resource", "NotResource"]
-	element in object.keys(raw)
-	not _strings(raw[element])
-}
+} else := "has an Action or NotAction that is not a string or a list of strings"
 
-_strings(value) if is_string(value)
+# ref names a statement in findings: its Sid, else its index.
+ref(statement) := statement.raw.Sid if {
+	is_string(statement.raw.Sid)
+	statement.raw.Sid != ""
+} else := statement.index
 
-_strings(value) if {
-	is_array(value)
-	every item in value {
-		is_string(item)
-	}
-}
+# written are the action patterns as the policy spells them.
+written(statement) := _list(statement.raw.NotAction) if statement.not_action
 
-_scalar(value) if is_string(value)
+written(statement) := _list(statement.raw.Action) if not statement.not_action
 
-_scalar(value) if is_number(value)
-
-_scalar(value) if is_boolean(value)
-
-_valid_condition(condition) if {
-	is_object(condition)
-	every _, keys in condition {
-		is_object(keys)
-		every _, value in keys {
-			_scalar_or_scalars(value)
-		}
-	}
-}
-
-_scalar_or_scalars(value) if _scalar(value)
-
-_scalar_or_scalars(value) if {
-	is_array(value)
-	every item in value {
-		_scalar(item)
-	}
-}
-
-_statement(i, raw) := {
-	"index": i,
-	"ref": _ref(i, raw),
-	"effect": raw.Effect,
-	"not_action": "NotAction" in object.keys(raw),
-	"written": _list(object.get(raw, "Action", object.get(raw, "NotAction", []))),
-	"patterns": [lower(pattern) | some pattern in _list(object.get(raw, "Action", object.get(raw, "NotAction", [])))],
-	"conditions": [condition |
-		some operator, keys in object.get(raw, "Condition", {})
-		some key, value in keys
-		condition := {"operator": operator, "key": lower(key), "values": [_text(v) | some v in _list(value)]}
-	],
-	"all_resources": {true | _all_resources(raw)} == {true},
-	"principals": _principals(object.get(raw, "Principal", null)),
-}
-
-_ref(i, raw) := raw.Sid if {
-	is_string(raw.Sid)
-	raw.Sid != ""
-} else := i
+# conditions are the statement's conditions as {operator, key (lower case), values (strings)}.
+# A Condition that is not an object of objects contributes nothing (IAM would reject it).
+conditions(statement) := [condition |
+	is_object(statement.raw.Condition)
+	some operator, keys in statement.raw.Condition
+	is_object(keys)
+	some key, value in keys
+	condition := {"operator": operator, "key": lower(key), "values": [_text(v) | some v in _list(value)]}
+]
 
 _list(value) := value if is_array(value)
 
@@ -142,26 +131,29 @@ _text(value) := value if is_string(value)
 
 _text(value) := sprintf("%v", [value]) if not is_string(value)
 
-# A statement covers every resource when its Resource is "*" or an all-SES-resources ARN.
-_all_resources(raw) if not "Resource" in object.keys(raw)
+# all_resources holds when a statement covers every resource: no Resource element (as in an SCP
+# that only names NotResource it does not), "*", or an all-SES-resources ARN.
+all_resources(statement) if {
+	not "Resource" in object.keys(statement.raw)
+	not "NotResource" in object.keys(statement.raw)
+}
 
-_all_resources(raw) if {
-	some resource in _list(raw.Resource)
+all_resources(statement) if {
+	some resource in _list(statement.raw.Resource)
+	is_string(resource)
 	regex.match(`^(\*|arn:[^:]*:ses:\*:\*:\*|arn:\*:ses:\*:\*:\*)$`, resource)
 }
 
-_principals(principal) := ["*"] if principal == "*"
-
-_principals(principal) := sort([lower(identifier) |
-	some _, identifiers in principal
+# principals are the lower-cased identifiers of a resource policy statement's Principal.
+principals(statement) := ["*"] if {
+	statement.raw.Principal == "*"
+} else := sort([lower(identifier) |
+	some _, identifiers in statement.raw.Principal
 	some identifier in _list(identifiers)
 	is_string(identifier)
-]) if is_object(principal)
-
-_principals(principal) := [] if {
-	principal != "*"
-	not is_object(principal)
-}
+]) if {
+	is_object(statement.raw.Principal)
+} else := []
 
 # --- actions ---------------------------------------------------------------
 
@@ -227,7 +219,7 @@ _excluded(statement, patterns, action) if {
 # --- conditions --------------------------------------------------------------
 
 recipient_conditions(statement) := [condition |
-	some condition in statement.conditions
+	some condition in conditions(statement)
 	condition.key == facts.recipient_key
 ]
 
@@ -281,7 +273,7 @@ api_versions_of(statement) := {version |
 }
 
 _version_conditions(statement) := [condition |
-	some condition in statement.conditions
+	some condition in conditions(statement)
 	condition.key == facts.api_version_key
 ]
 
@@ -301,7 +293,7 @@ _version_holds(condition, version) if {
 # only_principal_exemptions holds when every condition besides ses:Recipients and ses:ApiVersion
 # only exempts principals, so a Deny still applies to everyone who is not exempted.
 only_principal_exemptions(statement) if {
-	every condition in statement.conditions {
+	every condition in conditions(statement) {
 		_exemption_or_ses(condition)
 	}
 }
@@ -317,7 +309,7 @@ _exemption_or_ses(condition) if {
 # effectively restricts to trusted recipients.
 recipient_control_coverage(statement, patterns) := {[action, version] |
 	statement.effect == "Deny"
-	statement.all_resources
+	all_resources(statement)
 	effective_recipient_condition(statement)
 	only_principal_exemptions(statement)
 	some action in tracked_actions_of(statement, patterns)

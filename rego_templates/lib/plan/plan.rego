@@ -25,34 +25,53 @@ policy_attributes := {
 organization_policy_kinds := {"SERVICE_CONTROL_POLICY": "scp", "RESOURCE_CONTROL_POLICY": "rcp"}
 
 # policies holds one object per policy document: where it is, what kind it is, and either
-# its normalised statements (status "ok") or why it cannot be verified (status "unverifiable").
-policies contains policy if {
-	some change in _kept_changes
+# its statements (status "ok", see iam.normalize) or why it cannot be verified (status "unverifiable").
+# The common case (a known policy string) is one comprehension with no helper calls before decoding.
+policies := array.concat(array.concat(_string_policies, _other_policies), _organization_policies)
+
+_string_policies := [policy |
+	some change in _changes
 	spec := policy_attributes[change.type]
-	policy := _policy(change, spec.kind, [spec.attribute])
-}
+	_kept(change)
+	value := change.change.after[spec.attribute]
+	is_string(value)
+	policy := object.union(_where(change, spec.kind, spec.attribute), _decode(value))
+]
 
-policies contains policy if {
-	some change in _kept_changes
+_other_policies := array.concat(array.concat(_missing_string_policies, _inline_policies), _unknown_inline_policies)
+
+_missing_string_policies := [policy |
+	some change in _changes
+	spec := policy_attributes[change.type]
+	_kept(change)
+	not is_string(object.get(_after(change), spec.attribute, null))
+	policy := _policy(change, spec.kind, [spec.attribute], spec.attribute)
+]
+
+_inline_policies := [policy |
+	some change in _changes
 	change.type == "aws_iam_role"
-	some i, inline in _after(change).inline_policy
+	_kept(change)
+	some i, inline in change.change.after.inline_policy
 	not _empty_inline_policy(inline)
-	policy := _policy(change, "identity", ["inline_policy", i, "policy"])
-}
+	policy := _policy(change, "identity", ["inline_policy", i, "policy"], sprintf("inline_policy[%d].policy", [i]))
+]
 
-policies contains policy if {
-	some change in _kept_changes
+_unknown_inline_policies := [policy |
+	some change in _changes
 	change.type == "aws_iam_role"
-	_after_unknown(change).inline_policy == true
-	policy := _policy(change, "identity", ["inline_policy"])
-}
+	_kept(change)
+	change.change.after_unknown.inline_policy == true
+	policy := _policy(change, "identity", ["inline_policy"], "inline_policy")
+]
 
-policies contains policy if {
-	some change in _kept_changes
+_organization_policies := [policy |
+	some change in _changes
 	change.type == "aws_organizations_policy"
-	kind := organization_policy_kinds[_after(change).type]
-	policy := _policy(change, kind, ["content"])
-}
+	_kept(change)
+	kind := organization_policy_kinds[change.change.after.type]
+	policy := _policy(change, kind, ["content"], "content")
+]
 
 # The provider shows a role without inline policies as one empty block.
 _empty_inline_policy(inline) if {
@@ -66,99 +85,95 @@ scps := [policy | some policy in readable_policies; policy.kind == "scp"]
 
 # patterns describes every distinct action pattern of the plan once (see iam.describe_pattern),
 # so that wildcard expansion never runs per statement.
-patterns := {pattern: iam.describe_pattern(pattern) |
+patterns := {pattern: iam.describe_pattern(pattern) | some pattern in _distinct_patterns}
+
+_distinct_patterns contains pattern if {
 	some policy in readable_policies
 	some statement in policy.statements
 	some pattern in statement.patterns
 }
 
-# --- resource changes ---------------------------------------------------------
+# relevant_patterns touch a tracked SES action, or name an SES action that does not exist.
+relevant_patterns contains pattern if {
+	some pattern, description in patterns
+	count(description.tracked) > 0
+}
 
-_kept_changes := [change |
-	some change in _resource_changes
-	is_object(change)
-	change.mode == "managed"
-	is_string(change.type)
-	is_string(change.address)
-	not _removed(change)
+relevant_patterns contains pattern if {
+	some pattern, description in patterns
+	description.unknown_ses
+}
+
+# ses_statements are the statements the per-statement rules look at: those whose actions touch
+# SES, NotAction statements, and statements with a ses:Recipients condition. Every other
+# statement is decoded but never examined further.
+ses_statements := [{"policy": policy, "statement": statement} |
+	some policy in readable_policies
+	some statement in policy.statements
+	_relevant(statement)
 ]
 
-_resource_changes := input.resource_changes if is_array(input.resource_changes)
+_relevant(statement) if {
+	some pattern in statement.patterns
+	relevant_patterns[pattern]
+} else if {
+	statement.not_action
+} else if {
+	statement.raw.Condition
+	count(iam.recipient_conditions(statement)) > 0
+}
 
-_resource_changes := [] if not is_array(input.resource_changes)
+# --- resource changes ---------------------------------------------------------
+
+_changes := input.resource_changes if is_array(input.resource_changes) else := []
 
 # Only what the plan removes is skipped; no-op, update and replace keep the policy in force.
-_removed(change) if change.change.actions == ["delete"]
+_kept(change) if {
+	change.mode == "managed"
+	is_string(change.address)
+	not change.change.actions in {["delete"], ["forget"]}
+}
 
-_removed(change) if change.change.actions == ["forget"]
+_after(change) := change.change.after if is_object(change.change.after) else := {}
 
-_after(change) := change.change.after if is_object(change.change.after)
-
-_after(change) := {} if not is_object(change.change.after)
-
-_after_unknown(change) := change.change.after_unknown if is_object(change.change.after_unknown)
-
-_after_unknown(change) := {} if not is_object(change.change.after_unknown)
+_after_unknown(change) := change.change.after_unknown if is_object(change.change.after_unknown) else := {}
 
 # --- one policy document --------------------------------------------------------
 
-_policy(change, kind, path) := object.union(
-	{
-		"address": change.address,
-		"resource_type": change.type,
-		"kind": kind,
-		"attribute": _attribute_name(path),
-		"identity_names": _identity_names(change),
-	},
-	_read(change, path),
-)
+_policy(change, kind, path, attribute) := object.union(_where(change, kind, attribute), _read(change, path, attribute))
 
-_attribute_name(path) := concat("", [part |
-	some i, step in path
-	part := _path_part(i, step)
-])
-
-_path_part(i, step) := sprintf("[%d]", [step]) if is_number(step)
-
-_path_part(0, step) := step if is_string(step)
-
-_path_part(i, step) := sprintf(".%s", [step]) if {
-	is_string(step)
-	i > 0
+_where(change, kind, attribute) := {
+	"address": change.address,
+	"resource_type": change.type,
+	"kind": kind,
+	"attribute": attribute,
+	"change": change,
 }
 
-# The names an identity policy applies to, for the administrator patterns of the configuration.
-_identity_names(change) := [name |
-	some attribute in ["name", "role", "user", "group", "permission_set_arn"]
-	name := _after(change)[attribute]
-	is_string(name)
-]
-
-_read(change, path) := _from_document(change, path, document) if {
+_read(change, path, attribute) := _decode(value) if {
+	value := object.get(_after(change), path, null)
+	is_string(value)
+} else := _from_document(change, document) if {
 	_unknown(change, path)
 	document := _policy_document_for(change)
-} else := {"status": "unverifiable", "reason": _unknown_reason(change, path)} if {
-	_unknown(change, path)
-} else := _decode(object.get(_after(change), path, null))
+} else := {"status": "unverifiable", "reason": _unknown_reason(change, path, attribute)}
 
 _unknown(change, path) if {
 	some n in numbers.range(1, count(path))
 	object.get(_after_unknown(change), array.slice(path, 0, n), false) == true
 }
 
-_unknown(change, path) if object.get(_after(change), path, null) == null
-
-_unknown_reason(change, path) := sprintf("its value depends on %s, which is not known until apply", [expression]) if {
-	expression := change.sesrego.unresolved[_attribute_name(path)]
+_unknown_reason(change, path, attribute) := sprintf("its value depends on %s, which is not known until apply", [expression]) if {
+	expression := change.sesrego.unresolved[attribute]
 	is_string(expression)
 } else := "its value is not known until apply" if {
 	some n in numbers.range(1, count(path))
 	object.get(_after_unknown(change), array.slice(path, 0, n), false) == true
-} else := "it has no value in the plan"
+} else := "it has no value in the plan" if {
+	object.get(_after(change), path, null) == null
+} else := "the policy is not a JSON string"
 
-_decode(value) := {"status": "unverifiable", "reason": "the policy is not a JSON string"} if {
-	not is_string(value)
-} else := {"status": "unverifiable", "reason": "the policy is not valid JSON"} if {
+_decode(value) := {"status": "unverifiable", "reason": "the policy is not valid JSON"} if {
 	not json.is_valid(value)
 } else := _from_normalized(iam.normalize(json.unmarshal(value)))
 
@@ -186,7 +201,7 @@ _policy_expression(change) := "content" if change.type == "aws_organizations_pol
 
 _document_change(change, name) := document if {
 	candidates := [candidate |
-		some candidate in _resource_changes
+		some candidate in _changes
 		candidate.mode == "data"
 		candidate.type == "aws_iam_policy_document"
 		candidate.name == name
@@ -223,7 +238,7 @@ _module_path(change) := [step |
 	is_string(change.module_address)
 }
 
-_from_document(change, path, document) := {
+_from_document(change, document) := {
 	"status": "ok",
 	"statements": statements,
 	"evaluated_from": document.address,

@@ -17,7 +17,7 @@ perimeter_scps contains policy if {
 	some policy in plan.scps
 	some statement in policy.statements
 	statement.effect == "Deny"
-	some condition in statement.conditions
+	some condition in iam.conditions(statement)
 	condition.key == "aws:resourceorgid"
 }
 
@@ -51,13 +51,13 @@ _admin_only_denied(action) if {
 	some policy in plan.scps
 	some statement in policy.statements
 	statement.effect == "Deny"
-	statement.all_resources
+	iam.all_resources(statement)
 	action in iam.tracked_actions_of(statement, plan.patterns)
 	_only_principal_conditions(statement)
 }
 
 _only_principal_conditions(statement) if {
-	every condition in statement.conditions {
+	every condition in iam.conditions(statement) {
 		_principal_condition(condition)
 	}
 }
