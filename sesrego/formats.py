@@ -1,0 +1,402 @@
+"""A :class:`~sesrego.report.ScanReport` rendered as text: table, json, sarif, junit or github.
+
+Every format is a pure function of the report (and the current directory, against which
+file paths are made relative): the same report gives the same bytes. Findings are the
+objects the Rego emits; the formats read them and never change them.
+
+Where a finding points: a ``.tf`` input knows the file and line of each resource
+(:attr:`InputResult.locations`); a plan finding points at the plan file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import textwrap
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path, PurePath
+from urllib.parse import quote
+
+import click
+
+from . import __version__
+from .errors import SesregoError
+from .report import SEVERITY_ORDER, InputResult, RuleInfo, ScanReport, sort_key
+
+FORMATS = ("table", "json", "sarif", "junit", "github")
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://pypi.org/project/sesrego/"
+FINGERPRINT_KEY = "sesregoFinding/v1"
+
+# severity -> (SARIF level, GitHub security-severity, GitHub workflow command, table colour)
+SEVERITIES = {
+    "deny": ("error", "8.0", "error", "red"),
+    "warn": ("warning", "5.0", "warning", "yellow"),
+    "info": ("note", "2.0", "notice", "cyan"),
+}
+
+
+def render(report: ScanReport, fmt: str, *, color: bool = False) -> str:
+    """The report in format ``fmt`` (one of :data:`FORMATS`), ending with a newline."""
+    if fmt == "table":
+        return render_table(report, color=color)
+    renderers: dict[str, Callable[[ScanReport], str]] = {
+        "json": render_json, "sarif": render_sarif, "junit": render_junit, "github": render_github,
+    }
+    if fmt not in renderers:
+        raise SesregoError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return renderers[fmt](report)
+
+
+# --- shared helpers ---------------------------------------------------------------------------------------
+
+
+def _severity(finding: dict) -> tuple[str, str, str, str]:
+    severity = finding.get("severity")
+    if severity not in SEVERITIES:
+        raise SesregoError(f"finding {finding.get('rule_id')} on {finding.get('resource')} has severity "
+                           f"{severity!r}; expected deny, warn or info")
+    return SEVERITIES[severity]
+
+
+def _ordered(findings) -> list[dict]:
+    """Findings by resource, then severity (deny first), then rule and statement."""
+    return sorted(findings, key=lambda f: (f.get("resource", ""), SEVERITY_ORDER.get(f.get("severity"), 9),
+                                           sort_key(f)))
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """``path`` relative to the current directory when it is under it, with forward slashes."""
+    text = os.fspath(path)
+    if text == "-":
+        return text
+    candidate = Path(text)
+    if candidate.is_absolute():
+        cwd = Path.cwd()
+        for base, target in ((cwd, candidate), (cwd.resolve(), candidate.resolve())):
+            try:
+                return target.relative_to(base).as_posix()
+            except ValueError:
+                continue
+    return PurePath(text).as_posix()
+
+
+def location(result: InputResult, finding: dict) -> tuple[str, int | None]:
+    """The file (display form) and line a finding points at: the .tf block when known, else the input."""
+    address = finding.get("resource") or ""
+    where = result.locations.get(address)
+    if where is None and address.endswith("]"):  # aws_iam_policy.p["a"] is written as aws_iam_policy.p
+        where = result.locations.get(address[:address.rfind("[")])
+    if where is None:
+        return display_path(result.path), None
+    file, line = where
+    return display_path(file), (int(line) if line else None)
+
+
+def _statement(finding: dict) -> str | None:
+    statement = finding.get("statement")
+    if statement is None:
+        return None
+    return f"#{statement}" if isinstance(statement, int) else json.dumps(statement)
+
+
+def _rules(report: ScanReport) -> list[RuleInfo]:
+    """Every rule of the report, sorted by id, plus any rule a finding names that the report lacks."""
+    rules = {rule.id: rule for rule in report.rules}
+    for result in report.inputs:
+        for finding in (*result.findings, *result.waived):
+            rule_id = finding.get("rule_id", "")
+            if rule_id not in rules:
+                rules[rule_id] = RuleInfo(rule_id, finding.get("title", rule_id), finding.get("title", rule_id),
+                                          finding.get("severity", "warn"), finding.get("remediation", ""),
+                                          INFORMATION_URI)
+    return [rules[key] for key in sorted(rules)]
+
+
+def _printable(text: object) -> str:
+    """``text`` with control characters (a terminal escape in a plan, say) shown escaped, as ``\\x1b``."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+                   for c in str(text))
+
+
+def summary_line(report: ScanReport) -> str:
+    """E.g. ``2 deny, 3 warn in 4 inputs (1 could not be read), 1 waived``."""
+    summary = report.summary
+    counts = ", ".join(f"{summary[s]} {s}" for s in SEVERITIES if summary[s])
+    inputs = f"{summary['inputs']} input{'' if summary['inputs'] == 1 else 's'}"
+    line = f"{counts} in {inputs}" if counts else f"No findings in {inputs}"
+    if summary["failed_inputs"]:
+        line += f" ({summary['failed_inputs']} could not be read)"
+    if summary["waived"]:
+        line += f", {summary['waived']} waived"
+    return line
+
+
+# --- table --------------------------------------------------------------------------------------------------
+
+
+def render_table(report: ScanReport, color: bool = False) -> str:
+    """For people: inputs with findings or errors, findings grouped by resource, then a summary line."""
+
+    def style(text: str, **kwargs) -> str:
+        return click.style(text, **kwargs) if color else text
+
+    wrap = textwrap.TextWrapper(width=100, initial_indent="      ", subsequent_indent="      ",
+                                break_long_words=False, break_on_hyphens=False)
+    lines: list[str] = []
+    for result in report.inputs:
+        if not result.findings and not result.error and not result.waived:
+            continue
+        lines.append(style(_printable(display_path(result.path)), bold=True))
+        if result.error:
+            lines.append("  " + style(f"error: {_printable(result.error)}", fg="red"))
+        resource = None
+        for finding in _ordered(result.findings):
+            if finding.get("resource") != resource:
+                resource = finding.get("resource")
+                file, line = location(result, finding)
+                where = f"  ({file}:{line})" if line else ""
+                lines.append(_printable(f"  {resource}{where}"))
+            severity = finding.get("severity", "")
+            colour = _severity(finding)[3]
+            statement = _statement(finding)
+            lines.append(f"    {_printable(finding.get('rule_id', ''))} "
+                         + style(severity, fg=colour, bold=severity == "deny")
+                         + (f" statement {_printable(statement)}" if statement else ""))
+            lines.extend(wrap.wrap(_printable(finding.get("msg", ""))))
+            if finding.get("remediation"):
+                lines.extend(wrap.wrap(_printable(f"fix: {finding['remediation']} "
+                                                  f"(sesrego rules {finding.get('rule_id', '')})")))
+        if result.waived:
+            lines.append(_printable(f"  {len(result.waived)} waived: " + ", ".join(
+                f"{w.get('rule_id')} {w.get('resource')}" for w in _ordered(result.waived))))
+        lines.append("")
+    line = summary_line(report)
+    if report.exit_status == 2 or report.count("deny"):
+        line = style(line, fg="red", bold=True)
+    elif report.count("warn"):
+        line = style(line, fg="yellow")
+    elif not report.findings:
+        line = style(line, fg="green")
+    lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+# --- json ---------------------------------------------------------------------------------------------------
+
+
+def render_json(report: ScanReport) -> str:
+    """``{"findings", "summary", "inputs"}``; findings exactly as the Rego emits them."""
+    document = {
+        "findings": [finding for _, finding in report.findings],
+        "summary": {**report.summary, "exit_status": report.exit_status},
+        "inputs": [{"path": result.path, "kind": result.kind, "error": result.error,
+                    "findings": len(result.findings), "waived": list(result.waived)} for result in report.inputs],
+    }
+    return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- sarif --------------------------------------------------------------------------------------------------
+
+
+def _uri(path: str) -> str:
+    """A SARIF artifact URI: relative reference when under the current directory, else a file: URI."""
+    shown = display_path(path)
+    if PurePath(shown).is_absolute():
+        return Path(shown).as_uri()
+    return quote(shown, safe="/-._~")
+
+
+def _rule_name(title: str) -> str:
+    return "".join(word[:1].upper() + word[1:] for word in "".join(c if c.isalnum() else " " for c in title).split())
+
+
+def _sarif_rule(rule: RuleInfo) -> dict:
+    level, security, _, _ = SEVERITIES.get(rule.severity, SEVERITIES["warn"])
+    text = f"{rule.description}\n\nFix: {rule.remediation}\n\nGuidance: {rule.help_uri}"
+    markdown = f"{rule.description}\n\n**Fix:** {rule.remediation}\n\n[AWS data-perimeter guidance]({rule.help_uri})"
+    return {
+        "id": rule.id,
+        "name": _rule_name(rule.title),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.description},
+        "help": {"text": text, "markdown": markdown},
+        "helpUri": rule.help_uri,
+        "defaultConfiguration": {"level": level},
+        "properties": {"security-severity": security, "tags": ["security", "aws", "ses", "data-perimeter",
+                                                               "terraform"]},
+    }
+
+
+def fingerprint(finding: dict, uri: str) -> str:
+    """Stable across runs: rule, artifact, resource and statement (not the message or line)."""
+    key = json.dumps([finding.get("rule_id"), uri, finding.get("resource"), finding.get("statement")])
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _sarif_result(result: InputResult, finding: dict, index: dict[str, int]) -> dict:
+    file, line = location(result, finding)
+    uri = _uri(file)
+    physical: dict = {"artifactLocation": {"uri": uri}}
+    if line:
+        physical["region"] = {"startLine": line}
+    properties = {key: finding[key] for key in ("actions", "attribute", "consideration", "evaluated_from",
+                                                "policy_kind", "resource_type", "statement", "severity")
+                  if key in finding}
+    properties["input"] = display_path(result.path)
+    out = {
+        "ruleId": finding.get("rule_id", ""),
+        "ruleIndex": index[finding.get("rule_id", "")],
+        "level": _severity(finding)[0],
+        "message": {"text": finding.get("msg", "")},
+        "locations": [{
+            "physicalLocation": physical,
+            "logicalLocations": [{"fullyQualifiedName": finding.get("resource", ""), "kind": "resource"}],
+        }],
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding, uri)},
+        "properties": properties,
+    }
+    if "waiver" in finding:
+        waiver = finding["waiver"]
+        justification = waiver.get("reason") if isinstance(waiver, dict) else None
+        suppression = {"kind": "external", "status": "accepted"}
+        if justification:
+            suppression["justification"] = str(justification)
+        out["suppressions"] = [suppression]
+    return out
+
+
+def render_sarif(report: ScanReport) -> str:
+    """SARIF 2.1.0, one run; waived findings are results with an external suppression."""
+    rules = _rules(report)
+    index = {rule.id: i for i, rule in enumerate(rules)}
+    results = [_sarif_result(result, finding, index)
+               for result in report.inputs for finding in (*_ordered(result.findings), *_ordered(result.waived))]
+    invocation: dict = {"executionSuccessful": not report.failed_inputs}
+    if report.failed_inputs:
+        invocation["toolExecutionNotifications"] = [{
+            "level": "error",
+            "message": {"text": result.error},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(result.path)}}}],
+        } for result in report.failed_inputs]
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "sesrego", "version": __version__, "semanticVersion": __version__,
+                                "informationUri": INFORMATION_URI, "rules": [_sarif_rule(r) for r in rules]}},
+            "invocations": [invocation],
+            "results": results,
+        }],
+    }
+    return json.dumps(log, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- junit --------------------------------------------------------------------------------------------------
+
+
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _xml(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot hold (each becomes U+FFFD)."""
+    return _XML_ILLEGAL.sub("\ufffd", text)
+
+
+def _finding_text(finding: dict) -> str:
+    statement = _statement(finding)
+    head = f"[{finding.get('severity')}] {finding.get('resource')}" + (f" statement {statement}" if statement else "")
+    text = f"{head}: {finding.get('msg', '')}"
+    if finding.get("remediation"):
+        text += f"\n  fix: {finding['remediation']}"
+    return text
+
+
+def render_junit(report: ScanReport) -> str:
+    """JUnit XML: a testsuite per input, a testcase per rule per input.
+
+    A testcase fails (``<failure type=severity>``) on its findings at or above ``--fail-on``:
+    deny findings always, warn findings only with ``--fail-on warn``. Findings below that
+    (warn by default, info always) and waived findings leave the testcase passing and are
+    listed in its ``<system-out>``, so CI shows them without failing the build; the JUnit
+    verdict therefore agrees with the exit status. An input that could not be read is one
+    testcase with an ``<error>``.
+    """
+    failing = {"deny"} if report.fail_on == "deny" else {"deny", "warn"}
+    rules = _rules(report)
+    root = ET.Element("testsuites", name="sesrego")
+    totals = {"tests": 0, "failures": 0, "errors": 0}
+    for result in report.inputs:
+        path = _xml(display_path(result.path))
+        suite = ET.SubElement(root, "testsuite", name=path)
+        counts = {"tests": 0, "failures": 0, "errors": 0}
+        if result.error:
+            case = ET.SubElement(suite, "testcase", classname=path, name="read input")
+            error = _xml(result.error)
+            ET.SubElement(case, "error", message=error, type="InputError").text = error
+            counts["tests"] += 1
+            counts["errors"] += 1
+        else:
+            for rule in rules:
+                found = _ordered(f for f in result.findings if f.get("rule_id") == rule.id)
+                waived = _ordered(f for f in result.waived if f.get("rule_id") == rule.id)
+                case = ET.SubElement(suite, "testcase", classname=path, name=_xml(f"{rule.id} {rule.title}"))
+                counts["tests"] += 1
+                failures = [f for f in found if f.get("severity") in failing]
+                if failures:
+                    worst = min(failures, key=lambda f: SEVERITY_ORDER.get(f.get("severity"), 9))["severity"]
+                    message = failures[0].get("msg", "")
+                    if len(failures) > 1:
+                        message = f"{len(failures)} findings: {message} (and {len(failures) - 1} more)"
+                    failure = ET.SubElement(case, "failure", message=_xml(message), type=_xml(worst))
+                    failure.text = _xml("\n".join(_finding_text(f) for f in failures))
+                    counts["failures"] += 1
+                other = [f for f in found if f.get("severity") not in failing]
+                out = [_finding_text(f) for f in other]
+                out += [f"[waived] {_finding_text(f)}" for f in waived]
+                if out:
+                    ET.SubElement(case, "system-out").text = _xml("\n".join(out))
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+    for key, value in totals.items():
+        root.set(key, str(value))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+# --- github -------------------------------------------------------------------------------------------------
+
+
+def escape_data(text: str) -> str:
+    """A workflow command's message, escaped as the GitHub Actions toolkit does."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A workflow command's property value (file, title): data escaping plus ``:`` and ``,``."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _command(command: str, message: str, **properties) -> str:
+    shown = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items()
+                     if value is not None)
+    return f"::{command}{' ' + shown if shown else ''}::{escape_data(message)}"
+
+
+def render_github(report: ScanReport) -> str:
+    """GitHub Actions workflow commands: an annotation per finding and per unreadable input."""
+    lines = []
+    for result in report.inputs:
+        if result.error:
+            lines.append(_command("error", result.error, file=display_path(result.path), title="sesrego"))
+        for finding in _ordered(result.findings):
+            file, line = location(result, finding)
+            lines.append(_command(_severity(finding)[2], finding.get("msg", ""), file=file, line=line,
+                                  title=f"{finding.get('rule_id', '')} {finding.get('title', '')}"))
+    lines.append(summary_line(report))
+    return "\n".join(lines) + "\n"
