@@ -4,9 +4,10 @@
 # checked. Policy 0 grants ses:Send* without a recipient restriction, which
 # covers SendEmail and friends (SES-001) and SendCustomVerificationEmail
 # (SES-003). Policy 1 restricts recipients but misspells ses:SendEmail, so that
-# action is never granted (SES-008). Scanned as .tf files, without a plan, the
-# policy chosen by count.index cannot be resolved: the module's policy is
-# reported as unverifiable (SES-007), never as a pass.
+# action is never granted (SES-008). Scanned as .tf files, without a plan,
+# sesrego expands the literal for_each and count the same way, resolves each.key
+# and count.index in every instance, and reports the same findings under the
+# same addresses.
 
 terraform {
   required_version = ">= 1.5"
