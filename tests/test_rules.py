@@ -203,6 +203,18 @@ def test_policy_document_read_during_apply_is_evaluated_from_its_statements(eval
     assert "read during apply" in finding["msg"]
 
 
+def test_sparse_policy_document_blocks_are_still_evaluated(evaluate):
+    """A statement block without effect or resources allows, as the provider's defaults do."""
+    document = resource("data.aws_iam_policy_document.send", "aws_iam_policy_document", {
+        "statement": [{"actions": ["ses:SendEmail"]}]}, unknown={"json": True}, actions=("read",), mode="data")
+    policy = resource("aws_iam_policy.p", "aws_iam_policy", {"name": "p"}, unknown={"policy": True})
+    configuration = {"root_module": {"resources": [
+        {"address": "aws_iam_policy.p", "mode": "managed", "type": "aws_iam_policy", "name": "p",
+         "expressions": {"policy": {"references": ["data.aws_iam_policy_document.send.json"]}}}]}}
+    result = evaluate(plan(document, policy, configuration=configuration))
+    assert [f["rule_id"] for f in result["findings"] if f["resource"] == "aws_iam_policy.p"] == ["SES-001"]
+
+
 def test_unknown_action_names_are_ses_008(evaluate):
     statement = dict(ALLOW_SEND, Action=["ses:SendEmal", "ses:Foo*"], Condition=RESTRICTED)
     result = evaluate(plan(identity("aws_iam_policy.p", statement)))

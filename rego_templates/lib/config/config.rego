@@ -54,6 +54,11 @@ waiver_for(finding) := applicable[0] if {
 	count(applicable) > 0
 }
 
+# waiver_or_null is waiver_for, or null when no waiver applies.
+waiver_or_null(finding) := waiver_for(finding) if {
+	count(waivers) > 0
+} else := null
+
 # expired holds for a waiver whose expires date (YYYY-MM-DD, or an RFC 3339 time) is in the past.
 # A waiver with an unreadable date never applies.
 expired(waiver) if {

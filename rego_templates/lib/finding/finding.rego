@@ -12,24 +12,13 @@ import rego.v1
 import data.sesrego.lib.config
 import data.sesrego.lib.iam
 
-# make is the finding for one violation of a rule, or undefined when a waiver covers it.
-make(rule, violation) := result if {
-	result := _finding(rule, violation)
-	not config.waiver_for(result)
-}
-
-# waived is the finding with the waiver that covers it, for reports.
-waived(rule, violation) := object.union(result, {"waiver": waiver}) if {
-	result := _finding(rule, violation)
-	waiver := config.waiver_for(result)
-}
-
-_finding(rule, violation) := object.union(
+# make is the finding for one violation of a rule, with the rule's configured severity.
+make(rule, severity, violation) := object.union(
 	{
 		"msg": _message(violation),
 		"rule_id": rule.id,
 		"title": rule.title,
-		"severity": _severity(rule),
+		"severity": severity,
 		"resource": violation.policy.address,
 		"resource_type": violation.policy.resource_type,
 		"policy_kind": violation.policy.kind,
@@ -49,11 +38,13 @@ _message(violation) := sprintf("%s (evaluated from the statements of %s, which i
 	violation.policy.evaluated_from
 } else := violation.msg
 
-_evaluated_from(policy) := {"evaluated_from": policy.evaluated_from} if policy.evaluated_from
+_evaluated_from(policy) := {"evaluated_from": policy.evaluated_from} if {
+	policy.evaluated_from
+} else := {}
 
-_evaluated_from(policy) := {} if not policy.evaluated_from
-
-_severity(rule) := config.severity(rule.id, rule.attested_severity) if {
+# severity is a rule's configured severity: an override, else the lower severity that applies
+# when the organization's SCPs are attested, else its default.
+severity(rule) := config.severity(rule.id, rule.attested_severity) if {
 	config.scp_attested
 	rule.attested_severity
 } else := config.severity(rule.id, rule.severity)

@@ -43,35 +43,37 @@ _principal_key_prefixes := {"aws:principal", "aws:userid", "aws:username", "aws:
 # effect, lower-cased action patterns and the raw statement. The other elements are read
 # lazily (conditions, ref, all_resources, principals), for the few statements that matter.
 normalize(document) := {"statements": statements} if {
-	raws := _raw_statements(document)
-	statements := [statement |
-		some i, raw in raws
-		statement := _statement(i, raw)
-	]
-	count(statements) == count(raws)
+	statements := statements_of(document)
 } else := {"problem": _document_problem(document)}
 
-_raw_statements(document) := [document.Statement] if is_object(document.Statement)
+# statements_of is normalize's hot path, one comprehension per document: it is undefined
+# when the document is not an IAM policy.
+statements_of(document) := statements if {
+	raws := _raw_statements(document)
+	statements := [{"index": i, "raw": raw, "effect": raw.Effect, "not_action": not_action, "patterns": patterns} |
+		some i, raw in raws
+		raw.Effect in _effects
+		elements := object.keys(raw)
+		not_action := "NotAction" in elements
+		("Action" in elements) != not_action
+		patterns := _lowered(raw[_action_element[not_action]])
+	]
+	count(statements) == count(raws)
+}
 
-_raw_statements(document) := document.Statement if is_array(document.Statement)
+_raw_statements(document) := [document.Statement] if {
+	is_object(document.Statement)
+} else := document.Statement if {
+	is_array(document.Statement)
+}
 
 _effects := {"Allow", "Deny"}
 
-_statement(i, raw) := {"index": i, "raw": raw, "effect": raw.Effect, "not_action": false, "patterns": patterns} if {
-	raw.Effect in _effects
-	not "NotAction" in object.keys(raw)
-	patterns := _lowered(raw.Action)
-}
+_action_element := {false: "Action", true: "NotAction"}
 
-_statement(i, raw) := {"index": i, "raw": raw, "effect": raw.Effect, "not_action": true, "patterns": patterns} if {
-	raw.Effect in _effects
-	not "Action" in object.keys(raw)
-	patterns := _lowered(raw.NotAction)
-}
-
-_lowered(value) := [lower(value)] if is_string(value)
-
-_lowered(value) := lowered if {
+_lowered(value) := [lower(value)] if {
+	is_string(value)
+} else := lowered if {
 	is_array(value)
 	lowered := [lower(item) | some item in value; is_string(item)]
 	count(lowered) == count(value)
@@ -84,7 +86,7 @@ _document_problem(document) := "the policy is not a JSON object" if {
 } else := problems[0] if {
 	problems := [sprintf("statement %d %s", [i, problem]) |
 		some i, raw in _raw_statements(document)
-		not _statement(i, raw)
+		not statements_of({"Statement": [raw]})
 		problem := _statement_problem(raw)
 	]
 	count(problems) > 0
@@ -198,17 +200,13 @@ _any_action_matches(pattern) if {
 # tracked_actions_of is the set of tracked SES actions a statement applies to:
 # the ones its Action patterns match, or for NotAction every one it does not exclude.
 tracked_actions_of(statement, patterns) := {action |
-	some pattern in statement.patterns
-	some action in patterns[pattern].tracked
-} if {
-	not statement.not_action
-}
-
-tracked_actions_of(statement, patterns) := {action |
 	some action in facts.tracked_actions
 	not _excluded(statement, patterns, action)
 } if {
 	statement.not_action
+} else := {action |
+	some pattern in statement.patterns
+	some action in patterns[pattern].tracked
 }
 
 _excluded(statement, patterns, action) if {
@@ -221,7 +219,9 @@ _excluded(statement, patterns, action) if {
 recipient_conditions(statement) := [condition |
 	some condition in conditions(statement)
 	condition.key == facts.recipient_key
-]
+] if {
+	statement.raw.Condition
+} else := []
 
 # recipient_problem explains why a ses:Recipients condition restricts nothing, if it does not.
 recipient_problem(statement, condition) := sprintf("%s does not restrict every recipient in an Allow (use ForAllValues:StringLike)", [condition.operator]) if {

@@ -35,8 +35,21 @@ _string_policies := [policy |
 	_kept(change)
 	value := change.change.after[spec.attribute]
 	is_string(value)
-	policy := object.union(_where(change, spec.kind, spec.attribute), _decode(value))
+	policy := _string_policy(change, spec, value)
 ]
+
+_string_policy(change, spec, value) := {
+	"address": change.address,
+	"resource_type": change.type,
+	"kind": spec.kind,
+	"attribute": spec.attribute,
+	"change": change,
+	"status": "ok",
+	"statements": statements,
+} if {
+	json.is_valid(value)
+	statements := iam.statements_of(json.unmarshal(value))
+} else := object.union(_where(change, spec.kind, spec.attribute), _decode(value))
 
 _other_policies := array.concat(array.concat(_missing_string_policies, _inline_policies), _unknown_inline_policies)
 
@@ -107,8 +120,16 @@ relevant_patterns contains pattern if {
 # ses_statements are the statements the per-statement rules look at: those whose actions touch
 # SES, NotAction statements, and statements with a ses:Recipients condition. Every other
 # statement is decoded but never examined further.
-ses_statements := [{"policy": policy, "statement": statement} |
-	some policy in readable_policies
+# Each entry also carries what several rules ask of the statement, computed once: the tracked
+# SES actions it applies to and its ses:Recipients conditions.
+ses_statements := [{
+	"policy": policy,
+	"policy_index": p,
+	"statement": statement,
+	"tracked": iam.tracked_actions_of(statement, patterns),
+	"recipient_conditions": iam.recipient_conditions(statement),
+} |
+	some p, policy in readable_policies
 	some statement in policy.statements
 	_relevant(statement)
 ]
@@ -278,9 +299,11 @@ _statement_from_block(block) := object.union_n([
 	{"Condition": _block_conditions(block)},
 ])
 
-_block_effect(block) := block.effect if is_string(block.effect)
-
-_block_effect(block) := "Allow" if not is_string(block.effect)
+# A block without an effect allows, as the provider's default does.
+_block_effect(block) := effect if {
+	effect := object.get(block, "effect", null)
+	is_string(effect)
+} else := "Allow"
 
 _block_actions(block) := {"NotAction": _block_list(block, "not_actions")} if {
 	count(_block_list(block, "not_actions")) > 0
@@ -292,9 +315,10 @@ _block_resources(block) := {"NotResource": _block_list(block, "not_resources")} 
 	count(_block_list(block, "resources")) > 0
 } else := {"Resource": "<unknown until apply>"}
 
-_block_list(block, field) := block[field] if is_array(block[field])
-
-_block_list(block, field) := [] if not is_array(block[field])
+_block_list(block, field) := value if {
+	value := object.get(block, field, null)
+	is_array(value)
+} else := []
 
 _block_sid(block) := {"Sid": block.sid} if {
 	is_string(block.sid)
