@@ -1,7 +1,16 @@
 """Rendered tree -> policy directory (for conftest) or OPA bundle (gzipped tar).
 
 Both are deterministic: the same inputs give byte-identical files. The tarball has sorted
-entries, fixed mtime, uid, gid and mode, and a gzip header without a timestamp or name.
+entries (``.signatures.json`` first when signed), fixed mtime, uid, gid and mode, and a gzip
+header without a timestamp or name.
+
+A bundle also carries the source documents it was compiled from, as raw markdown under
+``sesrego/sources/catalogs/`` and ``sesrego/sources/guidance/`` (listed in the manifest's
+``metadata.sources[].path``), so ``sesrego diff`` can compare two bundles' sources. OPA loads
+only ``*.rego``, ``data.json``/``data.yaml``, ``policy.wasm`` and ``.manifest`` from a bundle and
+ignores other files, so the ``.md`` files are inert; their names always end in ``.md`` (never
+``data.json`` or ``*signatures.json``, which OPA would read), and they sit under the bundle's
+root so every path stays inside ``roots``. A signed bundle's signature covers them too.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ import hashlib
 import io
 import json
 import tarfile
+from zlib import error as zlib_error
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,6 +29,7 @@ from .errors import BundleError
 from .fsutil import atomic_directory, atomic_write
 from .model import Program
 from .render import Tree
+from .sources import DEFAULT_DIR
 
 ROOT = "sesrego"
 DATA_PATH = f"{ROOT}/data.json"
@@ -26,6 +37,9 @@ MANIFEST = ".manifest"
 SIGNATURES = ".signatures.json"
 #: A bundle larger than this (compressed or any entry uncompressed) is refused when read.
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
+#: A bundle with more entries than this is refused when read.
+MAX_BUNDLE_ENTRIES = 10_000
+SOURCES_DIR = f"{ROOT}/sources"
 
 
 def json_bytes(value: object) -> bytes:
@@ -61,11 +75,53 @@ def write_policy_dir(tree: Tree, out: Path, *, extra: Mapping[str, bytes] = (), 
             target.write_bytes(body)
 
 
-def manifest(program: Program, files: Mapping[str, bytes]) -> dict:
+def source_paths(program: Program) -> dict[str, str]:
+    """Where each source document goes in the bundle, by source name."""
+    kinds = {c.source.name: "catalogs" for c in program.catalogs}
+    kinds |= {g.source.name: "guidance" for g in program.guidance}
+    paths: dict[str, str] = {}
+    for source in program.sources:
+        base = source.name.replace("\\", "/").rsplit("/", 1)[-1] or "source"
+        stem = base[:-3] if base.endswith(".md") else base
+        path, n = f"{SOURCES_DIR}/{kinds[source.name]}/{stem}.md", 1
+        while path in paths.values():
+            n += 1
+            path = f"{SOURCES_DIR}/{kinds[source.name]}/{stem}-{n}.md"
+        paths[source.name] = path
+    return paths
+
+
+def _source_location(name: str) -> Path:
+    """The file a source name refers to: built-in sources by package path, others as given."""
+    prefix = "sesrego/sources/"
+    if name.startswith(prefix) and (DEFAULT_DIR / name[len(prefix):]).is_file():
+        return DEFAULT_DIR / name[len(prefix):]
+    return Path(name)
+
+
+def source_files(program: Program) -> dict[str, bytes]:
+    """The source documents' bytes by bundle path, checked against the digests compiled from."""
+    files: dict[str, bytes] = {}
+    paths = source_paths(program)
+    for source in program.sources:
+        location = _source_location(source.name)
+        try:
+            raw = location.read_bytes()
+        except OSError as exc:
+            raise BundleError(f"cannot re-read source to record it in the bundle: {exc.strerror or exc}",
+                              path=location) from None
+        if hashlib.sha256(raw).hexdigest() != source.sha256:
+            raise BundleError("source changed while the bundle was being built", path=location)
+        files[paths[source.name]] = raw
+    return files
+
+
+def manifest(program: Program, files: Mapping[str, bytes], *, sources: bool = True) -> dict:
     """The ``.manifest``: revision is a digest of every other file, so it changes with the content."""
     digest = hashlib.sha256()
     for path, body in sorted(files.items()):
         digest.update(path.encode() + b"\0" + hashlib.sha256(body).digest())
+    paths = source_paths(program) if sources else {}
     return {
         "revision": digest.hexdigest()[:32],
         "roots": [ROOT],
@@ -73,7 +129,8 @@ def manifest(program: Program, files: Mapping[str, bytes]) -> dict:
         "metadata": {
             "generator": "sesrego",
             "sesrego_version": __version__,
-            "sources": [{"name": s.name, "sha256": s.sha256} for s in program.sources],
+            "sources": [{"name": s.name, "sha256": s.sha256, **({"path": paths[s.name]} if paths else {})}
+                        for s in program.sources],
             "catalogs": [{"name": c.source.name, "api_version": c.api_version, "title": c.title}
                          for c in program.catalogs],
             "guidance": [{"name": g.source.name, "api_version": g.api_version, "title": g.title}
@@ -83,19 +140,32 @@ def manifest(program: Program, files: Mapping[str, bytes]) -> dict:
     }
 
 
-def bundle_files(program: Program, tree: Tree, config: Mapping | None = None) -> dict[str, bytes]:
-    """Every file of the bundle (without signatures), by bundle path."""
+def bundle_files(program: Program, tree: Tree, config: Mapping | None = None, *,
+                 sources: bool = True) -> dict[str, bytes]:
+    """Every file of the bundle (without signatures), by bundle path.
+
+    ``sources``: also record the source documents (see the module docstring).
+    """
     files = dict(policy_files(tree, tests=False))
     files[DATA_PATH] = json_bytes(data_content(tree, config))
-    files[MANIFEST] = json_bytes(manifest(program, files))
+    if sources:
+        files.update(source_files(program))
+    files[MANIFEST] = json_bytes(manifest(program, files, sources=sources))
     return dict(sorted(files.items()))
+
+
+def tar_order(names) -> list[str]:
+    """Entry order: ``.signatures.json`` first (older OPA readers expect it before the files it
+    covers; current ones read it wherever it is), then every other path sorted."""
+    return sorted(names, key=lambda name: (name != SIGNATURES, name))
 
 
 def tar_gz(files: Mapping[str, bytes]) -> bytes:
     """A reproducible gzipped tar of ``files`` (sorted, normalised headers, no gzip timestamp)."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, body in sorted(files.items()):
+        for name in tar_order(files):
+            body = files[name]
             info = tarfile.TarInfo(name)
             info.size = len(body)
             info.mtime = 0
@@ -115,11 +185,14 @@ def write_bundle(path: Path, files: Mapping[str, bytes]) -> bytes:
     return data
 
 
-def read_bundle(path: Path, *, limit: int = MAX_BUNDLE_BYTES) -> dict[str, bytes]:
-    """The files of a bundle, refusing anything unsafe before reading it into memory.
+def read_bundle(path: Path, *, limit: int = MAX_BUNDLE_BYTES, max_entries: int = MAX_BUNDLE_ENTRIES
+                ) -> dict[str, bytes]:
+    """The files of a bundle, refusing anything unsafe before reading any file into memory.
 
-    Entries must be regular files with relative paths and no ``..``; links, devices and
-    entries (or a whole archive) larger than ``limit`` are rejected with a clear error.
+    A first pass reads only the tar headers: entries must be regular files (or directories)
+    with relative paths and no ``..``; links, devices, more than ``max_entries`` entries and
+    entries (or a whole archive, packed or unpacked) larger than ``limit`` are rejected with a
+    clear error. Only then does a second pass read the contents. Nothing is written to disk.
     """
     path = Path(path)
     try:
@@ -129,23 +202,34 @@ def read_bundle(path: Path, *, limit: int = MAX_BUNDLE_BYTES) -> dict[str, bytes
     if size > limit:
         raise BundleError(f"bundle is {size} bytes, over the {limit}-byte limit", path=path)
     files: dict[str, bytes] = {}
-    total = 0
     try:
         with tarfile.open(path, mode="r:gz") as tar:
+            wanted: dict[str, tarfile.TarInfo] = {}
+            total = count = 0
             for info in tar:
-                name = info.name
+                count += 1
+                if count > max_entries:
+                    raise BundleError(f"bundle has more than {max_entries} entries", path=path)
                 _check_entry(path, info, limit)
                 total += info.size
                 if total > limit:
                     raise BundleError(f"bundle unpacks to more than {limit} bytes", path=path)
                 if info.isdir():
                     continue
-                key = name[2:] if name.startswith("./") else name
-                if key in files:
+                key = info.name[2:] if info.name.startswith("./") else info.name
+                if key in wanted:
                     raise BundleError(f"bundle holds {key} twice", path=path)
+                wanted[key] = info
+        with tarfile.open(path, mode="r:gz") as tar:
+            for info in tar:
+                key = info.name[2:] if info.name.startswith("./") else info.name
+                if info.isdir() or wanted.get(key) is None or wanted[key].offset != info.offset:
+                    continue
                 handle = tar.extractfile(info)
-                files[key] = handle.read() if handle else b""
-    except (tarfile.TarError, OSError, EOFError) as exc:
+                files[key] = handle.read(limit + 1) if handle else b""
+                if len(files[key]) != info.size:
+                    raise BundleError(f"bundle entry {key!r} changed while it was read", path=path)
+    except (tarfile.TarError, OSError, EOFError, zlib_error) as exc:
         raise BundleError(f"not a gzipped tar bundle: {exc}", path=path) from None
     return files
 
@@ -153,8 +237,10 @@ def read_bundle(path: Path, *, limit: int = MAX_BUNDLE_BYTES) -> dict[str, bytes
 def _check_entry(path: Path, info: tarfile.TarInfo, limit: int) -> None:
     name = info.name
     parts = name.split("/")
-    if name.startswith("/") or ".." in parts or (len(name) > 1 and name[1] == ":"):
+    if name.startswith(("/", "\\")) or ".." in parts or "\\" in name or (len(name) > 1 and name[1] == ":"):
         raise BundleError(f"bundle entry {name!r} escapes the bundle (absolute path or '..')", path=path)
+    if not name or "\0" in name or any(ord(ch) < 0x20 for ch in name):
+        raise BundleError(f"bundle entry {name!r} has an unusable name", path=path)
     if info.issym() or info.islnk():
         raise BundleError(f"bundle entry {name!r} is a link", path=path)
     if info.isdev() or info.isfifo() or info.ischr() or info.isblk():

@@ -95,29 +95,197 @@ def _cross_check_json(program) -> dict:
                              "message": i.message, "source": i.source, "line": i.line} for i in program.cross_check]}
 
 
-@cli.command("bundle")
+def _bundle_source_options(command):
+    """--catalog/--guidance/--strict for the ``bundle`` group: compiled only when it builds.
+
+    The same options as :func:`_source_options`, but ``bundle verify``/``bundle inspect`` must not
+    compile anything, so the paths are handed to the command, which compiles when it needs to.
+    """
+    @click.option("--catalog", "catalogs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                  help="Catalog markdown (repeatable). Default: the shipped SES v1, v2, Mail Manager and "
+                       "Pinpoint Email catalogs.")
+    @click.option("--guidance", "guidance", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                  help="Data-perimeter guidance markdown (repeatable). Default: the shipped SES v1 and v2 guidance.")
+    @click.option("--strict", is_flag=True, help="Fail when the guidance and catalogs disagree (cross-check).")
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        return command(*args, **kwargs)
+    return wrapper
+
+
+_ALGORITHMS = click.Choice(["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "HS256", "HS384", "HS512"])
+
+
+@cli.group("bundle", invoke_without_command=True)
 @click.option("-o", "--output", "out", default=str(DEFAULT_BUNDLE), show_default=True,
               type=click.Path(dir_okay=False, path_type=Path), help="Bundle file to write.")
 @click.option("--data", "data_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
               help="Configuration (JSON/YAML with sesrego.config) to build into the bundle's data.")
-@_source_options
-def bundle_command(out: Path, data_files, program, tree, strict: bool) -> None:
+@click.option("--signing-key", type=click.Path(dir_okay=False, path_type=Path),
+              help="Sign the bundle (.signatures.json, as `opa build --signing-key`): a PEM private key, or "
+                   "for HS256 a file whose exact bytes are the shared secret.")
+@click.option("--signing-alg", type=_ALGORITHMS, default=None,
+              help="JWT algorithm. Default: RS256 for an RSA key, ES256/384/512 for an EC key.")
+@click.option("--key-id", help="Key id: the JWT `kid` header and `keyid` claim (OPA's keys.<id>).")
+@click.option("--scope", help="Scope claim; OPA checks it against bundles.<name>.signing.scope.")
+@click.option("--claims-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="JSON object of extra claims for the JWT payload (as `opa build --claims-file`).")
+@click.option("--iat", is_flag=True,
+              help="Add an issued-at claim (now, or $SOURCE_DATE_EPOCH). Without it a signed bundle is "
+                   "byte-identical across builds.")
+@click.option("--oci-layout", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write an OCI image layout of the bundle to this directory (for `oras cp`).")
+@click.option("--oci-tag", default="latest", show_default=True, help="Tag of the image in the OCI layout.")
+@click.option("--no-sources", is_flag=True,
+              help="Do not record the source documents in the bundle (sesrego diff needs them).")
+@_bundle_source_options
+@click.pass_context
+def bundle_command(ctx, out: Path, data_files, signing_key, signing_alg, key_id, scope, claims_file, iat,
+                   oci_layout, oci_tag, no_sources, catalogs, guidance, strict) -> None:
     """Build an OPA bundle (gzipped tar, roots ["sesrego"], rego_version 1).
+
+    Without a subcommand, builds the bundle; `bundle verify` and `bundle inspect` read one.
+    The bundle records the catalogs and guidance it was compiled from (as inert .md files
+    under sesrego/sources/), so `sesrego diff` can compare two bundles.
+
+    \b
+    Examples:
+      sesrego bundle -o bundles/sesrego.tar.gz
+      opa run --server --bundle bundles/sesrego.tar.gz
+      sesrego bundle --signing-key private.pem --key-id sesrego --oci-layout bundles/oci
+      sesrego bundle verify bundles/sesrego.tar.gz --verification-key public.pem
+    """
+    if ctx.invoked_subcommand is not None:
+        given = [name for name, value in ctx.params.items()
+                 if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE]
+        if given:
+            raise click.UsageError(f"build options ({', '.join(given)}) do not apply to "
+                                   f"`bundle {ctx.invoked_subcommand}`")
+        return
+    from .bundle import bundle_files, json_bytes, tar_gz
+    from .compiler import compile_tree
+    from .fsutil import atomic_write
+
+    program, tree = compile_tree(catalogs, guidance)
+    config = _config(data_files)
+    _report_cross_check(program, strict, None)
+    files = bundle_files(program, tree, config, sources=not no_sources)
+    if signing_key is not None:
+        from .signing import SigningOptions, sign
+
+        files = sign(files, SigningOptions(key=signing_key, algorithm=signing_alg, key_id=key_id, scope=scope,
+                                           claims_file=claims_file, iat=iat))
+    elif signing_alg or key_id or scope or claims_file or iat:
+        raise click.UsageError("--signing-alg, --key-id, --scope, --claims-file and --iat need --signing-key")
+    data = tar_gz(files)
+    if oci_layout is not None:
+        from .oci import oci_layout as make_layout, write_oci_layout
+
+        revision = json.loads(files[".manifest"])["revision"]
+        layout = make_layout(data, tag=oci_tag, filename=out.name,
+                             annotations={"org.opencontainers.image.revision": revision,
+                                          "org.opencontainers.image.version": __version__})
+        write_oci_layout(oci_layout, layout)
+        click.echo(f"wrote {oci_layout}/ (OCI image layout, tag {oci_tag}, manifest {layout.manifest_digest})",
+                   err=True)
+    atomic_write(out, data)
+    atomic_write(out.parent / "compile-report.json", json_bytes(_cross_check_json(program)))
+    signed = ", signed" if signing_key is not None else ""
+    click.echo(f"wrote {out} ({len(data)} bytes, revision {json.loads(files['.manifest'])['revision']}{signed})",
+               err=True)
+
+
+@bundle_command.command("verify")
+@click.argument("bundle_path", metavar="BUNDLE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--verification-key", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="PEM public key (or certificate) matching the signing key; for HS* the shared-secret file.")
+@click.option("--signing-alg", type=_ALGORITHMS, default=None,
+              help="Expected JWT algorithm. Default: from the key (RS256 for RSA, ES256/384/512 for EC).")
+@click.option("--key-id", help="Expected key id; a bundle signed under another kid/keyid fails.")
+@click.option("--scope", help="Expected scope claim (as bundles.<name>.signing.scope).")
+def bundle_verify_command(bundle_path: Path, verification_key: Path, signing_alg, key_id, scope) -> None:
+    """Verify a signed bundle as OPA does before activating it.
+
+    Checks the JWT in .signatures.json with the key, that the signed file list is exactly
+    the bundle's files, and every file's hash. Every tampered, added or removed file is named.
+    Exit status: 0 verified, 1 verification failed, 2 unreadable bundle or key.
 
     \b
     Example:
-      sesrego bundle -o bundles/sesrego.tar.gz
-      opa run --server --bundle bundles/sesrego.tar.gz
+      sesrego bundle verify bundles/sesrego.tar.gz --verification-key public.pem
     """
-    from .bundle import bundle_files, json_bytes, write_bundle
-    from .fsutil import atomic_write
+    from .bundle import read_bundle
+    from .signing import verify
 
-    config = _config(data_files)
-    _report_cross_check(program, strict, None)
-    files = bundle_files(program, tree, config)
-    data = write_bundle(out, files)
-    atomic_write(out.parent / "compile-report.json", json_bytes(_cross_check_json(program)))
-    click.echo(f"wrote {out} ({len(data)} bytes, revision {json.loads(files['.manifest'])['revision']})", err=True)
+    files = read_bundle(bundle_path)
+    result = verify(files, verification_key, algorithm=signing_alg, key_id=key_id, scope=scope)
+    if result.ok:
+        kid = f", key id {result.key_id}" if result.key_id else ""
+        click.echo(f"{bundle_path}: verified ({result.algorithm}{kid}, {result.files} files)")
+        return
+    for problem in result.problems:
+        click.echo(f"{bundle_path}: {problem}")
+    click.echo(f"Error: {bundle_path}: verification failed ({len(result.problems)} problem(s))", err=True)
+    sys.exit(1)
+
+
+@bundle_command.command("inspect")
+@click.argument("bundle_path", metavar="BUNDLE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def bundle_inspect_command(bundle_path: Path, fmt: str) -> None:
+    """Show a bundle's manifest, packages (METADATA titles, rule ids), data paths and signature.
+
+    Like `opa inspect -a`. Reading is safe: absolute or '..' paths, links, devices and
+    oversized entries are refused before anything is read.
+
+    \b
+    Examples:
+      sesrego bundle inspect bundles/sesrego.tar.gz
+      sesrego bundle inspect bundles/sesrego.tar.gz --format json | jq .signature
+    """
+    from .bundle import read_bundle
+    from .inspect import inspect, render_json, render_table
+
+    report = inspect(read_bundle(bundle_path))
+    click.echo(render_json(report) if fmt == "json" else render_table(report), nl=False)
+
+
+@cli.command("diff")
+@click.argument("old", required=False)
+@click.argument("new", required=False)
+@click.option("--old-catalog", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Catalog to use on the OLD side in place of the one of the same API version (repeatable).")
+@click.option("--old-guidance", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Guidance to use on the OLD side in place of the one of the same API version (repeatable).")
+@click.option("--new-catalog", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Catalog to use on the NEW side in place of the one of the same API version (repeatable).")
+@click.option("--new-guidance", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Guidance to use on the NEW side in place of the one of the same API version (repeatable).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def diff_command(old, new, old_catalog, old_guidance, new_catalog, new_guidance, fmt) -> None:
+    """Report drift between two sets of sources and the rules it affects.
+
+    OLD and NEW are each a bundle built by sesrego (it records its sources), a directory
+    laid out like sesrego/sources (catalogs/*.md, guidance/*.md), or `builtin` (the shipped
+    sources, also the default when omitted). --old-*/--new-* files replace the document of
+    the same API version on that side. Exit status: 0 nothing that affects the rules changed,
+    1 some rule changes behaviour, 2 unreadable input.
+
+    \b
+    Examples:
+      sesrego diff --new-catalog ses-v1-current.md          # shipped sources vs a newer catalog
+      sesrego diff old/sesrego.tar.gz new/sesrego.tar.gz --format json
+      sesrego diff --old-catalog A.md --new-catalog B.md
+      sesrego diff bundles/sesrego.tar.gz                   # a bundle vs the shipped sources
+    """
+    from .drift import drift, load_side, overlay, render_json, render_text
+
+    old_side = overlay(load_side(old), old_catalog, old_guidance)
+    new_side = overlay(load_side(new), new_catalog, new_guidance)
+    report = drift(old_side, new_side)
+    render = render_json if fmt == "json" else render_text
+    click.echo(render(report, old_side.label, new_side.label), nl=False)
+    sys.exit(report["exit_status"])
 
 
 @cli.command("test")
