@@ -70,6 +70,18 @@ class Engine:
         except OpaError as exc:
             raise EngineError(f"OPA engine: {exc.message}") from None
 
+    def query(self, query: str, *, raw: bytes):
+        """The value of a single-expression Rego ``query`` with ``raw`` (serialised JSON) as input.
+
+        A scan asks for exactly the documents it reports, so the engine neither computes nor
+        serialises the rules' intermediate documents.
+        """
+        envelope = self._call(self._opa._call, self._opa._lib.OpaEvalQuery, query.encode(), raw, 0, 0)
+        results = envelope.get("result") or []
+        if not results or not results[0].get("expressions"):
+            raise EngineError(f"{query} is undefined")
+        return results[0]["expressions"][0]["value"]
+
     def test_names(self) -> list[tuple[str, str]]:
         """(package, rule) of every ``test_*`` rule, in file order."""
         names = []

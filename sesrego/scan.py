@@ -28,7 +28,8 @@ from .plan import Limits, read_plan_bytes
 from .render import Tree
 from .report import InputResult, RuleInfo, ScanReport, sort_key
 
-QUERY = "sesrego"
+# What a scan reports: the findings after waivers, and the waived findings with their waivers.
+QUERY = '{"findings": data.sesrego.findings, "waived": data.sesrego.waived}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,7 @@ class Evaluator:
         self.engine = Engine(files, data)
 
     def findings(self, raw: bytes) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
-        result = self.engine.evaluate(QUERY, raw=raw)
+        result = self.engine.query(QUERY, raw=raw)
         return (tuple(sorted(result.get("findings", []), key=sort_key)),
                 tuple(sorted(result.get("waived", []), key=sort_key)))
 
@@ -116,7 +117,7 @@ class OpaBinaryEvaluator:
         with open(input_path, "wb") as handle:
             handle.write(raw)
         proc = subprocess.run([self.opa, "eval", "--format", "json", "-b", self.bundle, "-i", input_path,
-                               f"data.{QUERY}"], capture_output=True, text=True, check=False)
+                               QUERY], capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise EngineError(f"opa eval failed: {proc.stderr.strip()[:500]}")
         value = json.loads(proc.stdout)["result"][0]["expressions"][0]["value"]
