@@ -197,7 +197,13 @@ def render_json(report: ScanReport) -> str:
         "inputs": [{"path": result.path, "kind": result.kind, "error": result.error,
                     "findings": len(result.findings), "waived": list(result.waived)} for result in report.inputs],
     }
-    return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    # One finding per line, keys sorted: readable, greppable, and encoded by the C encoder (an
+    # indented dump of 20,000 findings takes seconds in pure Python).
+    compact = [json.dumps(finding, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+               for finding in document.pop("findings")]
+    findings = "[\n" + ",\n".join(f"    {line}" for line in compact) + "\n  ]" if compact else "[]"
+    rest = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False)
+    return '{\n  "findings": ' + findings + ",\n" + rest[2:] + "\n"
 
 
 # --- sarif --------------------------------------------------------------------------------------------------

@@ -216,7 +216,9 @@ def _syntax_problem(exc) -> str:
     if token is not None:
         if token.type == "$END":
             return "unexpected end of file"
-        value = str(token).strip().splitlines()[0] if str(token).strip() else repr(str(token))
+        if not str(token).strip():
+            return "unexpected end of line (an expression is missing)"
+        value = str(token).strip().splitlines()[0]
         return f"unexpected {value[:40]!r}"
     char = getattr(exc, "char", None)
     if char is not None:
