@@ -40,7 +40,7 @@ _principal_key_prefixes := {"aws:principal", "aws:userid", "aws:username", "aws:
 
 # normalize turns a decoded policy document into {"problem": string} when it is not an
 # IAM policy, else {"statements": [...]}: one light object per statement with its index,
-# effect, lower-cased action patterns and the raw statement. The other elements are read
+# effect, lower-cased action patterns, whether it has a Condition, and the raw statement. The other elements are read
 # lazily (conditions, ref, all_resources, principals), for the few statements that matter.
 normalize(document) := {"statements": statements} if {
 	statements := statements_of(document)
@@ -50,7 +50,14 @@ normalize(document) := {"statements": statements} if {
 # when the document is not an IAM policy.
 statements_of(document) := statements if {
 	raws := _raw_statements(document)
-	statements := [{"index": i, "raw": raw, "effect": raw.Effect, "not_action": not_action, "patterns": patterns} |
+	statements := [{
+		"index": i,
+		"raw": raw,
+		"effect": raw.Effect,
+		"not_action": not_action,
+		"patterns": patterns,
+		"conditioned": "Condition" in elements,
+	} |
 		some i, raw in raws
 		raw.Effect in _effects
 		elements := object.keys(raw)
@@ -220,8 +227,16 @@ recipient_conditions(statement) := [condition |
 	some condition in conditions(statement)
 	condition.key == facts.recipient_key
 ] if {
-	statement.raw.Condition
+	statement.conditioned
 } else := []
+
+# names_recipient_key holds when a statement has a condition on ses:Recipients, whatever the operator.
+names_recipient_key(statement) if {
+	some _, keys in statement.raw.Condition
+	is_object(keys)
+	some key, _ in keys
+	lower(key) == facts.recipient_key
+}
 
 # recipient_problem explains why a ses:Recipients condition restricts nothing, if it does not.
 recipient_problem(statement, condition) := sprintf("%s does not restrict every recipient in an Allow (use ForAllValues:StringLike)", [condition.operator]) if {

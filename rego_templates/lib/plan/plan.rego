@@ -107,21 +107,16 @@ _distinct_patterns contains pattern if {
 }
 
 # relevant_patterns touch a tracked SES action, or name an SES action that does not exist.
-relevant_patterns contains pattern if {
+relevant_patterns := {pattern |
 	some pattern, description in patterns
-	count(description.tracked) > 0
+	true in {count(description.tracked) > 0, description.unknown_ses}
 }
 
-relevant_patterns contains pattern if {
-	some pattern, description in patterns
-	description.unknown_ses
-}
-
-# ses_statements are the statements the per-statement rules look at: those whose actions touch
-# SES, NotAction statements, and statements with a ses:Recipients condition. Every other
-# statement is decoded but never examined further.
-# Each entry also carries what several rules ask of the statement, computed once: the tracked
-# SES actions it applies to and its ses:Recipients conditions.
+# ses_statements are the statements the per-statement rules look at: those with a relevant
+# action pattern, NotAction statements, and statements with a ses:Recipients condition. Every
+# other statement is decoded but never examined further. Each entry also carries what several
+# rules ask of the statement, computed once: the tracked SES actions it applies to and its
+# ses:Recipients conditions.
 ses_statements := [{
 	"policy": policy,
 	"policy_index": p,
@@ -131,18 +126,12 @@ ses_statements := [{
 } |
 	some p, policy in readable_policies
 	some statement in policy.statements
-	_relevant(statement)
+	true in {
+		statement.not_action,
+		count([pattern | some pattern in statement.patterns; pattern in relevant_patterns]) > 0,
+		count([true | statement.conditioned; iam.names_recipient_key(statement)]) > 0,
+	}
 ]
-
-_relevant(statement) if {
-	some pattern in statement.patterns
-	relevant_patterns[pattern]
-} else if {
-	statement.not_action
-} else if {
-	statement.raw.Condition
-	count(iam.recipient_conditions(statement)) > 0
-}
 
 # --- resource changes ---------------------------------------------------------
 
