@@ -22,6 +22,12 @@ class Limits:
 
 def read_plan_bytes(raw: bytes, name: str, limits: Limits = Limits()) -> bytes:
     """Check that ``raw`` is a plan sesrego can scan; return the bytes to hand to the engine."""
+    load_plan(raw, name, limits)
+    return raw
+
+
+def load_plan(raw: bytes, name: str, limits: Limits = Limits()) -> dict:
+    """The plan in ``raw``, checked as :func:`read_plan_bytes` checks it."""
     if len(raw) > limits.max_input_bytes:
         raise InputError(f"input is {len(raw)} bytes, over the limit of {limits.max_input_bytes} "
                          "(raise it with --max-input-bytes)", path=name)
@@ -36,7 +42,7 @@ def read_plan_bytes(raw: bytes, name: str, limits: Limits = Limits()) -> bytes:
     except RecursionError:
         raise InputError("JSON nested too deeply", path=name) from None
     check_plan(plan, name, limits)
-    return raw
+    return plan
 
 
 def check_plan(plan: object, name: str, limits: Limits = Limits()) -> None:

@@ -4,6 +4,9 @@ Scanning always evaluates the compiled Rego (one source of truth). Plans are han
 the engine as the bytes the user gave; ``.tf`` root modules are first turned into the same
 plan-shaped input by :mod:`sesrego.terraform`. Many inputs are scanned in parallel, one
 engine per worker process (rules loaded once per process), and reported in input order.
+Cores that fewer inputs would leave idle take parts of the large plans (``split_plan``):
+the rules judge policies resource by resource, joined only with data sources, the
+configuration and the organization's policies, which every part keeps.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from .bundle import bundle_files, tar_gz
 from .engine import Engine, data_document
 from .errors import EngineError, InputError, SesregoError
 from .model import Program
-from .plan import Limits, read_plan_bytes
+from .plan import Limits, load_plan, read_plan_bytes
 from .render import Tree
 from .report import InputResult, RuleInfo, ScanReport, sort_key
 
@@ -39,6 +42,8 @@ class Source:
     kind: str  # "plan" | "stdin" | "tf"
     path: str
     tf_paths: tuple[str, ...] = ()
+    part: int = 0  # a large plan is evaluated as `parts` parts (see split_plan)
+    parts: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,7 @@ class ScanOptions:
     engine: str = "embedded"  # embedded | opa
     jobs: int = 0  # 0: every core
     fail_on: str = "deny"
+    split_bytes: int = 2 * 2**20  # a plan at least this large is evaluated in parts, one per free core
 
 
 def rule_infos(program: Program) -> tuple[RuleInfo, ...]:
@@ -139,7 +145,11 @@ def _scan_one(source: Source, limits: Limits, evaluator=None, stdin: bytes | Non
         if source.kind == "tf":
             return _scan_tf(source, evaluator)
         raw = stdin if source.kind == "stdin" else _read(source.path, limits)
-        raw = read_plan_bytes(raw, source.path, limits)
+        if source.parts > 1:
+            plan = split_plan(load_plan(raw, source.path, limits), source.parts)[source.part]
+            raw = json.dumps(plan).encode()
+        else:
+            raw = read_plan_bytes(raw, source.path, limits)
         findings, waived = evaluator.findings(raw)
         return [InputResult(source.path, "plan", findings, waived=waived)]
     except SesregoError as exc:
@@ -173,6 +183,74 @@ def _scan_tf(source: Source, evaluator) -> list[InputResult]:
     return results
 
 
+def _shared(change: object) -> bool:
+    """Whether every part of a split plan needs this resource change.
+
+    The rules join a policy only with its own resource change, the plan's data sources (an
+    aws_iam_policy_document read during apply), its configuration, and the organization's
+    policies (the SCP controls); everything else is judged resource by resource.
+    """
+    return not isinstance(change, dict) or change.get("mode") != "managed" or \
+        change.get("type") == "aws_organizations_policy"
+
+
+def split_plan(plan: dict, parts: int) -> list[dict]:
+    """``plan`` as ``parts`` plans whose findings, merged as a set, are the plan's findings.
+
+    Each part keeps everything but ``resource_changes``, every shared change (see ``_shared``),
+    and one share of the others. Findings on shared resources appear in every part and merge
+    into one, as ``data.sesrego.findings`` is a set.
+    """
+    changes = plan.get("resource_changes")
+    if parts <= 1 or not isinstance(changes, list):
+        return [plan]
+    shared = [change for change in changes if _shared(change)]
+    own = [change for change in changes if not _shared(change)]
+    return [{**plan, "resource_changes": shared + own[part::parts]} for part in range(parts)]
+
+
+def _merge(results: list[InputResult]) -> InputResult:
+    """The parts of a split plan as one input: the union of their findings, in report order."""
+    first = results[0]
+    if any(result.error for result in results):
+        return next(result for result in results if result.error)
+
+    def union(groups):
+        merged = {json.dumps(item, sort_keys=True): item for group in groups for item in group}
+        return tuple(sorted(merged.values(), key=sort_key))
+
+    return InputResult(first.path, first.kind, union(r.findings for r in results),
+                       waived=union(r.waived for r in results))
+
+
+def _plan_size(source: Source, stdin: bytes | None) -> int:
+    if source.kind == "stdin":
+        return len(stdin or b"")
+    try:
+        return os.path.getsize(source.path) if source.kind == "plan" else 0
+    except OSError:
+        return 0
+
+
+def _split_large(sources: list[Source], jobs: int, split_bytes: int, stdin: bytes | None) -> list[Source]:
+    """Use the cores that fewer inputs than workers would leave idle, on the large plans."""
+    if jobs <= len(sources):
+        return sources
+    large = [s for s in sources if _plan_size(s, stdin) >= split_bytes]
+    if not large:
+        return sources
+    parts = max(1, (jobs - (len(sources) - len(large))) // len(large))
+    if parts == 1:
+        return sources
+    out = []
+    for source in sources:
+        if source in large:
+            out.extend(Source(source.kind, source.path, source.tf_paths, part, parts) for part in range(parts))
+        else:
+            out.append(source)
+    return out
+
+
 def scan(paths: Sequence[str], program: Program, tree: Tree, options: ScanOptions = ScanOptions(), *,
          stdin: bytes | None = None, progress: Callable[[int], None] | None = None) -> ScanReport:
     sources, failures = collect(paths)
@@ -184,6 +262,7 @@ def scan(paths: Sequence[str], program: Program, tree: Tree, options: ScanOption
     else:
         files = {k: v for k, v in tree.files.items() if not k.endswith("_test.rego")}
         jobs = options.jobs or os.cpu_count() or 1
+        sources = _split_large(sources, jobs, options.split_bytes, stdin)
         if jobs > 1 and len(sources) > 1:
             results = _parallel(sources, options.limits, files, data, min(jobs, len(sources)), stdin, progress)
         else:
@@ -209,12 +288,20 @@ def _sequential(sources, limits, evaluator, stdin, progress) -> dict[str, list[I
 
 
 def _parallel(sources, limits, files, data, jobs, stdin, progress) -> dict[str, list[InputResult]]:
-    results = {}
+    results: dict[str, list[InputResult]] = {}
     context = multiprocessing.get_context("spawn")  # the Go runtime must not be forked
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(files, data)) as pool:
         futures = [(source, pool.submit(_scan_one, source, limits, None, stdin)) for source in sources]
+        parts: list[InputResult] = []
         for source, future in futures:
-            results.setdefault(source.path, []).extend(future.result())
+            if source.parts == 1:
+                results.setdefault(source.path, []).extend(future.result())
+            else:
+                parts.extend(future.result())
+                if source.part < source.parts - 1:
+                    continue
+                results.setdefault(source.path, []).append(_merge(parts))
+                parts = []
             if progress:
                 progress(1)
     return results
