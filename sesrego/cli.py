@@ -15,14 +15,22 @@ from .errors import CrossCheckError, SesregoError
 DEFAULT_BUNDLE = Path("bundles/sesrego.tar.gz")
 
 
+def _source_flags(command):
+    """The --catalog/--guidance/--strict options themselves."""
+    command = click.option("--strict", is_flag=True,
+                           help="Fail when the guidance and catalogs disagree (cross-check).")(command)
+    command = click.option("--guidance", "guidance", multiple=True,
+                           type=click.Path(dir_okay=False, path_type=Path),
+                           help="Data-perimeter guidance markdown (repeatable). Default: the shipped SES v1 and "
+                                "v2 guidance.")(command)
+    return click.option("--catalog", "catalogs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                        help="Catalog markdown (repeatable). Default: the shipped SES v1, v2, Mail Manager and "
+                             "Pinpoint Email catalogs.")(command)
+
+
 def _source_options(command):
     """--catalog/--guidance/--strict, shared by every command that compiles."""
-    @click.option("--catalog", "catalogs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-                  help="Catalog markdown (repeatable). Default: the shipped SES v1, v2, Mail Manager and "
-                       "Pinpoint Email catalogs.")
-    @click.option("--guidance", "guidance", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-                  help="Data-perimeter guidance markdown (repeatable). Default: the shipped SES v1 and v2 guidance.")
-    @click.option("--strict", is_flag=True, help="Fail when the guidance and catalogs disagree (cross-check).")
+    @_source_flags
     @functools.wraps(command)
     def wrapper(*args, catalogs, guidance, strict, **kwargs):
         from .compiler import compile_tree
@@ -101,12 +109,7 @@ def _bundle_source_options(command):
     The same options as :func:`_source_options`, but ``bundle verify``/``bundle inspect`` must not
     compile anything, so the paths are handed to the command, which compiles when it needs to.
     """
-    @click.option("--catalog", "catalogs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-                  help="Catalog markdown (repeatable). Default: the shipped SES v1, v2, Mail Manager and "
-                       "Pinpoint Email catalogs.")
-    @click.option("--guidance", "guidance", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-                  help="Data-perimeter guidance markdown (repeatable). Default: the shipped SES v1 and v2 guidance.")
-    @click.option("--strict", is_flag=True, help="Fail when the guidance and catalogs disagree (cross-check).")
+    @_source_flags
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         return command(*args, **kwargs)

@@ -9,32 +9,35 @@ from .catalog import parse_catalog
 from .errors import SesregoError, SourceErrors
 from .guidance import parse_guidance
 from .lower import lower
-from .model import Program
+from .model import Catalog, Guidance, Program
 from .render import Tree, render
-from .sources import DEFAULT_CATALOGS, DEFAULT_GUIDANCE, read_text
+from .sources import DEFAULT_CATALOGS, DEFAULT_GUIDANCE, Text, read_text
 
 
-def load_program(catalogs: Sequence[Path] = (), guidance: Sequence[Path] = ()) -> Program:
-    """Parse the sources (the built-in defaults when none are given) and lower them.
-
-    Every bad file is reported, not only the first.
-    """
+def parse_sources(catalogs: Sequence[Text], guidance: Sequence[Text]) -> tuple[list[Catalog], list[Guidance]]:
+    """Parse source texts; every bad file is reported, not only the first."""
     parsed_catalogs, parsed_guidance, errors = [], [], []
-    for path in catalogs or DEFAULT_CATALOGS:
+    for text in catalogs:
         try:
-            parsed_catalogs.append(parse_catalog(read_text(Path(path))))
+            parsed_catalogs.append(parse_catalog(text))
         except SesregoError as exc:
             errors.append(exc)
-    for path in guidance or DEFAULT_GUIDANCE:
+    for text in guidance:
         try:
-            parsed_guidance.append(parse_guidance(read_text(Path(path))))
+            parsed_guidance.append(parse_guidance(text))
         except SesregoError as exc:
             errors.append(exc)
     if len(errors) == 1:
         raise errors[0]
     if errors:
         raise SourceErrors(errors)
-    return lower(parsed_catalogs, parsed_guidance)
+    return parsed_catalogs, parsed_guidance
+
+
+def load_program(catalogs: Sequence[Path] = (), guidance: Sequence[Path] = ()) -> Program:
+    """Parse the sources (the built-in defaults when none are given) and lower them."""
+    return lower(*parse_sources([read_text(Path(path)) for path in catalogs or DEFAULT_CATALOGS],
+                                [read_text(Path(path)) for path in guidance or DEFAULT_GUIDANCE]))
 
 
 def compile_tree(catalogs: Sequence[Path] = (), guidance: Sequence[Path] = ()) -> tuple[Program, Tree]:

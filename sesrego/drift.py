@@ -27,9 +27,8 @@ from pathlib import Path
 from deepdiff import DeepDiff
 
 from .bundle import MANIFEST, read_bundle
-from .catalog import parse_catalog
-from .errors import BundleError, SesregoError, SourceError, SourceErrors
-from .guidance import parse_guidance
+from .compiler import parse_sources
+from .errors import BundleError, SourceError
 from .lower import lower
 from .model import Catalog, Guidance, Program
 from .sources import DEFAULT_CATALOGS, DEFAULT_GUIDANCE, Text, read_text
@@ -63,27 +62,9 @@ class SourceSet:
     guidance: tuple[Guidance, ...]
 
 
-def _parse(texts_catalogs: Sequence[Text], texts_guidance: Sequence[Text]) -> tuple[list, list]:
-    catalogs, guidance, errors = [], [], []
-    for text in texts_catalogs:
-        try:
-            catalogs.append(parse_catalog(text))
-        except SesregoError as exc:
-            errors.append(exc)
-    for text in texts_guidance:
-        try:
-            guidance.append(parse_guidance(text))
-        except SesregoError as exc:
-            errors.append(exc)
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise SourceErrors(errors)
-    return catalogs, guidance
-
-
 def builtin_sources() -> SourceSet:
-    catalogs, guidance = _parse([read_text(p) for p in DEFAULT_CATALOGS], [read_text(p) for p in DEFAULT_GUIDANCE])
+    catalogs, guidance = parse_sources([read_text(p) for p in DEFAULT_CATALOGS],
+                                       [read_text(p) for p in DEFAULT_GUIDANCE])
     return SourceSet("built-in sources", tuple(catalogs), tuple(guidance))
 
 
@@ -93,7 +74,7 @@ def directory_sources(path: Path) -> SourceSet:
     guidance = sorted((path / "guidance").glob("*.md"))
     if not catalogs and not guidance:
         raise SourceError("directory has neither catalogs/*.md nor guidance/*.md", path=path)
-    parsed = _parse([read_text(p) for p in catalogs], [read_text(p) for p in guidance])
+    parsed = parse_sources([read_text(p) for p in catalogs], [read_text(p) for p in guidance])
     return SourceSet(f"directory {path}", tuple(parsed[0]), tuple(parsed[1]))
 
 
@@ -119,7 +100,7 @@ def bundle_sources(path: Path) -> SourceSet:
         if entry.get("sha256") and text.sha256 != entry["sha256"]:
             raise BundleError(f"recorded source {entry['path']} does not match its digest in .manifest", path=path)
         texts[name] = text
-    parsed = _parse([texts[n] for n in catalog_names], [texts[n] for n in guidance_names])
+    parsed = parse_sources([texts[n] for n in catalog_names], [texts[n] for n in guidance_names])
     return SourceSet(f"bundle {path}", tuple(parsed[0]), tuple(parsed[1]))
 
 
@@ -158,7 +139,8 @@ def overlay(base: SourceSet, catalogs: Sequence[Path] = (), guidance: Sequence[P
     """``base`` with each given file in place of the document(s) of the same API version."""
     if not catalogs and not guidance:
         return base
-    new_catalogs, new_guidance = _parse([read_text(Path(p)) for p in catalogs], [read_text(Path(p)) for p in guidance])
+    new_catalogs, new_guidance = parse_sources([read_text(Path(p)) for p in catalogs],
+                                               [read_text(Path(p)) for p in guidance])
     versions = {c.api_version for c in new_catalogs}
     kept_catalogs = [c for c in base.catalogs if c.api_version not in versions]
     versions = {g.api_version for g in new_guidance}
