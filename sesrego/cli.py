@@ -11,6 +11,8 @@ import click
 
 from . import __version__
 from .errors import CrossCheckError, SesregoError
+from .formats import FORMATS
+from .plan import MAX_INPUT_BYTES, MAX_POLICY_CHARS
 
 DEFAULT_BUNDLE = Path("bundles/sesrego.tar.gz")
 
@@ -309,7 +311,7 @@ def test_command(use_opa: bool, verbose: bool, program, tree, strict: bool) -> N
 
 @cli.command("scan")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "sarif", "junit", "github"]),
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS),
               default="table", show_default=True, help="Output format.")
 @click.option("--fail-on", type=click.Choice(["deny", "warn"]), default="deny", show_default=True,
               help="Lowest severity that makes the exit status 1.")
@@ -321,9 +323,10 @@ def test_command(use_opa: bool, verbose: bool, program, tree, strict: bool) -> N
 @click.option("-j", "--jobs", type=click.IntRange(0), default=0, help="Worker processes (0: one per core).")
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file instead of standard output.")
-@click.option("--max-input-bytes", type=click.IntRange(1), default=None, help="Refuse larger inputs (512 MiB).")
-@click.option("--max-policy-chars", type=click.IntRange(1), default=None,
-              help="Refuse longer policy strings (1 MiB).")
+@click.option("--max-input-bytes", type=click.IntRange(1), default=MAX_INPUT_BYTES,
+              help="Refuse larger inputs (default 512 MiB).")
+@click.option("--max-policy-chars", type=click.IntRange(1), default=MAX_POLICY_CHARS,
+              help="Refuse longer policy strings (default 1 MiB).")
 @_source_options
 def scan_command(paths, fmt, fail_on, data_files, engine, opa_url, jobs, out, max_input_bytes, max_policy_chars,
                  program, tree, strict) -> None:
@@ -341,11 +344,10 @@ def scan_command(paths, fmt, fail_on, data_files, engine, opa_url, jobs, out, ma
     """
     from .formats import render
     from .fsutil import atomic_write
-    from .plan import MAX_INPUT_BYTES, MAX_POLICY_CHARS, Limits
-    from .scan import ScanOptions, read_stdin, scan
+    from .plan import Limits
+    from .scan import ScanOptions, read_stdin
 
-    options = ScanOptions(config=_config(data_files),
-                          limits=Limits(max_input_bytes or MAX_INPUT_BYTES, max_policy_chars or MAX_POLICY_CHARS),
+    options = ScanOptions(config=_config(data_files), limits=Limits(max_input_bytes, max_policy_chars),
                           engine=engine, jobs=jobs, fail_on=fail_on)
     stdin = read_stdin() if "-" in paths else None
     if opa_url:

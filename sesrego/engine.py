@@ -60,11 +60,7 @@ class Engine:
         ``raw`` passes already-serialised JSON straight to the engine (no re-encoding in Python).
         """
         if raw is not None:
-            envelope = self._call(self._opa._call, self._opa._lib.OpaEvalDocument, document.encode(), raw, 0, 0)
-            results = envelope.get("result") or []
-            if not results or not results[0].get("expressions"):
-                raise EngineError(f"data.{document} is undefined")
-            return results[0]["expressions"][0]["value"]
+            return self._raw_eval(self._opa._lib.OpaEvalDocument, document, raw, f"data.{document}")
         try:
             return self._opa.eval_document(document, plan)
         except OpaError as exc:
@@ -76,10 +72,14 @@ class Engine:
         A scan asks for exactly the documents it reports, so the engine neither computes nor
         serialises the rules' intermediate documents.
         """
-        envelope = self._call(self._opa._call, self._opa._lib.OpaEvalQuery, query.encode(), raw, 0, 0)
+        return self._raw_eval(self._opa._lib.OpaEvalQuery, query, raw, query)
+
+    def _raw_eval(self, entry, text: str, raw: bytes, name: str):
+        """The first expression's value of a library call that takes serialised JSON input."""
+        envelope = self._call(self._opa._call, entry, text.encode(), raw, 0, 0)
         results = envelope.get("result") or []
         if not results or not results[0].get("expressions"):
-            raise EngineError(f"{query} is undefined")
+            raise EngineError(f"{name} is undefined")
         return results[0]["expressions"][0]["value"]
 
     def test_names(self) -> list[tuple[str, str]]:

@@ -42,9 +42,8 @@ SEVERITIES = {
 
 def render(report: ScanReport, fmt: str, *, color: bool = False) -> str:
     """The report in format ``fmt`` (one of :data:`FORMATS`), ending with a newline."""
-    if fmt == "table":
-        return render_table(report, color=color)
     renderers: dict[str, Callable[[ScanReport], str]] = {
+        "table": lambda r: render_table(r, color=color),
         "json": render_json, "sarif": render_sarif, "junit": render_junit, "github": render_github,
     }
     if fmt not in renderers:
@@ -332,7 +331,7 @@ def render_junit(report: ScanReport) -> str:
     verdict therefore agrees with the exit status. An input that could not be read is one
     testcase with an ``<error>``.
     """
-    failing = {"deny"} if report.fail_on == "deny" else {"deny", "warn"}
+    failing = report.failing_severities
     rules = _rules(report)
     root = ET.Element("testsuites", name="sesrego")
     totals = {"tests": 0, "failures": 0, "errors": 0}

@@ -28,9 +28,7 @@ def read_plan_bytes(raw: bytes, name: str, limits: Limits = Limits()) -> bytes:
 
 def load_plan(raw: bytes, name: str, limits: Limits = Limits()) -> dict:
     """The plan in ``raw``, checked as :func:`read_plan_bytes` checks it."""
-    if len(raw) > limits.max_input_bytes:
-        raise InputError(f"input is {len(raw)} bytes, over the limit of {limits.max_input_bytes} "
-                         "(raise it with --max-input-bytes)", path=name)
+    check_size(len(raw), name, limits)
     if not raw.strip():
         raise InputError("empty file: expected the JSON of 'terraform show -json PLAN'", path=name)
     try:
@@ -43,6 +41,13 @@ def load_plan(raw: bytes, name: str, limits: Limits = Limits()) -> dict:
         raise InputError("JSON nested too deeply", path=name) from None
     check_plan(plan, name, limits)
     return plan
+
+
+def check_size(size: int, name: str, limits: Limits = Limits()) -> None:
+    """Refuse an input over ``limits.max_input_bytes``."""
+    if size > limits.max_input_bytes:
+        raise InputError(f"input is {size} bytes, over the limit of {limits.max_input_bytes} "
+                         "(raise it with --max-input-bytes)", path=name)
 
 
 def check_plan(plan: object, name: str, limits: Limits = Limits()) -> None:

@@ -67,8 +67,13 @@ class ScanReport:
         """0 clean, 1 a finding at or above ``fail_on``, 2 an input that could not be read."""
         if self.failed_inputs:
             return 2
-        failing = {"deny"} if self.fail_on == "deny" else {"deny", "warn"}
+        failing = self.failing_severities
         return 1 if any(finding.get("severity") in failing for _, finding in self.findings) else 0
+
+    @property
+    def failing_severities(self) -> frozenset[str]:
+        """The severities that make the exit status 1: deny, and warn with ``--fail-on warn``."""
+        return frozenset({"deny"} if self.fail_on == "deny" else {"deny", "warn"})
 
 
 def sort_key(finding: dict) -> tuple:

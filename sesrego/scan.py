@@ -27,7 +27,7 @@ from .bundle import bundle_files, tar_gz
 from .engine import Engine, data_document
 from .errors import EngineError, InputError, SesregoError
 from .model import Program
-from .plan import Limits, load_plan, read_plan_bytes
+from .plan import Limits, check_size, load_plan, read_plan_bytes
 from .render import Tree
 from .report import InputResult, RuleInfo, ScanReport, sort_key
 
@@ -100,9 +100,13 @@ class Evaluator:
         self.engine = Engine(files, data)
 
     def findings(self, raw: bytes) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
-        result = self.engine.query(QUERY, raw=raw)
-        return (tuple(sorted(result.get("findings", []), key=sort_key)),
-                tuple(sorted(result.get("waived", []), key=sort_key)))
+        return _sorted(self.engine.query(QUERY, raw=raw))
+
+
+def _sorted(value: Mapping) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
+    """The QUERY's value as (findings, waived), each in report order."""
+    return (tuple(sorted(value.get("findings", []), key=sort_key)),
+            tuple(sorted(value.get("waived", []), key=sort_key)))
 
 
 class OpaBinaryEvaluator:
@@ -126,9 +130,7 @@ class OpaBinaryEvaluator:
                                QUERY], capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise EngineError(f"opa eval failed: {proc.stderr.strip()[:500]}")
-        value = json.loads(proc.stdout)["result"][0]["expressions"][0]["value"]
-        return (tuple(sorted(value.get("findings", []), key=sort_key)),
-                tuple(sorted(value.get("waived", []), key=sort_key)))
+        return _sorted(json.loads(proc.stdout)["result"][0]["expressions"][0]["value"])
 
 
 _worker: Evaluator | None = None
@@ -158,10 +160,7 @@ def _scan_one(source: Source, limits: Limits, evaluator=None, stdin: bytes | Non
 
 def _read(path: str, limits: Limits) -> bytes:
     try:
-        size = os.path.getsize(path)
-        if size > limits.max_input_bytes:
-            raise InputError(f"input is {size} bytes, over the limit of {limits.max_input_bytes} "
-                             "(raise it with --max-input-bytes)", path=path)
+        check_size(os.path.getsize(path), path, limits)  # before reading it into memory
         with open(path, "rb") as handle:
             return handle.read()
     except OSError as exc:
@@ -254,12 +253,11 @@ def _split_large(sources: list[Source], jobs: int, split_bytes: int, stdin: byte
 def scan(paths: Sequence[str], program: Program, tree: Tree, options: ScanOptions = ScanOptions(), *,
          stdin: bytes | None = None, progress: Callable[[int], None] | None = None) -> ScanReport:
     sources, failures = collect(paths)
-    data = data_document(tree.facts, options.config)
-    if options.engine == "opa":
-        from .bundle import data_content  # noqa: F401  (bundle carries config for opa eval)
-        evaluator = OpaBinaryEvaluator(tar_gz(bundle_files(program, tree, options.config)))
+    if options.engine == "opa":  # the bundle carries the configuration for opa eval
+        evaluator = OpaBinaryEvaluator(tar_gz(bundle_files(program, tree, options.config, sources=False)))
         results = _sequential(sources, options.limits, evaluator, stdin, progress)
     else:
+        data = data_document(tree.facts, options.config)
         files = {k: v for k, v in tree.files.items() if not k.endswith("_test.rego")}
         jobs = options.jobs or os.cpu_count() or 1
         sources = _split_large(sources, jobs, options.split_bytes, stdin)

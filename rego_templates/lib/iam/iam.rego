@@ -40,8 +40,9 @@ _principal_key_prefixes := {"aws:principal", "aws:userid", "aws:username", "aws:
 
 # normalize turns a decoded policy document into {"problem": string} when it is not an
 # IAM policy, else {"statements": [...]}: one light object per statement with its index,
-# effect, lower-cased action patterns, whether it has a Condition, and the raw statement. The other elements are read
-# lazily (conditions, ref, all_resources, principals), for the few statements that matter.
+# effect, lower-cased action patterns, whether it has a Condition, and the raw statement.
+# The other elements are read lazily (conditions, ref, all_resources, principals), for the
+# few statements that matter.
 normalize(document) := {"statements": statements} if {
 	statements := statements_of(document)
 } else := {"problem": _document_problem(document)}
@@ -165,6 +166,12 @@ principals(statement) := ["*"] if {
 } else := []
 
 # --- actions ---------------------------------------------------------------
+
+# send_actions are the recipient-controlled send actions of every API version.
+send_actions := {action | some actions in facts.send_actions; some action in actions}
+
+# admin_only_actions are the actions the guidance keeps for administrators, of every API version.
+admin_only_actions := {action | some actions in facts.admin_only_actions; some action in actions}
 
 # glob_escape keeps only * and ? as wildcards, as IAM does.
 glob_escape(pattern) := strings.replace_n({"\\": "\\\\", "[": "\\[", "]": "\\]", "{": "\\{", "}": "\\}"}, pattern)
@@ -315,7 +322,10 @@ only_principal_exemptions(statement) if {
 
 _exemption_or_ses(condition) if condition.key in {facts.recipient_key, facts.api_version_key}
 
-_exemption_or_ses(condition) if {
+_exemption_or_ses(condition) if principal_condition(condition)
+
+# principal_condition holds for a condition that only says who the principal is.
+principal_condition(condition) if {
 	some prefix in _principal_key_prefixes
 	startswith(condition.key, prefix)
 }

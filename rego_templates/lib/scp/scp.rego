@@ -37,14 +37,9 @@ uncovered_send_actions contains [action, version] if {
 # admin_only_controlled holds when some SCP denies every admin-only action to everyone
 # but exempted principals.
 admin_only_controlled if {
-	every action in _admin_only_actions {
+	every action in iam.admin_only_actions {
 		_admin_only_denied(action)
 	}
-}
-
-_admin_only_actions contains action if {
-	some actions in iam.facts.admin_only_actions
-	some action in actions
 }
 
 _admin_only_denied(action) if {
@@ -58,11 +53,6 @@ _admin_only_denied(action) if {
 
 _only_principal_conditions(statement) if {
 	every condition in iam.conditions(statement) {
-		_principal_condition(condition)
+		iam.principal_condition(condition)
 	}
-}
-
-_principal_condition(condition) if {
-	some prefix in {"aws:principal", "aws:userid", "aws:username", "aws:sourceidentity"}
-	startswith(condition.key, prefix)
 }
