@@ -178,7 +178,6 @@ def build_rules(facts: dict, guidance: Sequence[Guidance]) -> tuple[Rule, ...]:
     all_send = sorted({a for names in send_by_version.values() for a in names})
     admin_only = sorted({display[a] for v in versions for a in facts["admin_only_actions"][v]})
     send_one = "ses:SendEmail" if "ses:SendEmail" in all_send or not all_send else all_send[0]
-    admin_one = admin_only[0] if admin_only else "ses:SendCustomVerificationEmail"
     cond_refs = _refs(guidance, ControlKind.CONDITION_KEY)
     admin_refs = _refs(guidance, ControlKind.ADMIN_ONLY)
     cond_urls = _urls(guidance, ControlKind.CONDITION_KEY)
@@ -276,7 +275,7 @@ def build_rules(facts: dict, guidance: Sequence[Guidance]) -> tuple[Rule, ...]:
         ),
         Rule(
             id="SES-005", slug="ses_005", template="ses_005.rego.j2",
-            title=f"SCP recipient control limited to one SES API version",
+            title="SCP recipient control limited to one SES API version",
             description=(f"An SCP's {key} control is limited by {API_VERSION_KEY} to some API versions, and no other "
                          f"SCP statement covers the send actions of the others, so mail sent through the other API "
                          f"version escapes the control."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 
 from .errors import InputError
@@ -18,6 +19,16 @@ SUPPORTED_MAJOR = "1"
 class Limits:
     max_input_bytes: int = MAX_INPUT_BYTES
     max_policy_chars: int = MAX_POLICY_CHARS
+
+
+def read_input(path: str, limits: Limits = Limits()) -> bytes:
+    """The bytes of an input file, refusing one over the size limit before reading it."""
+    try:
+        check_size(os.path.getsize(path), path, limits)
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from None
 
 
 def read_plan_bytes(raw: bytes, name: str, limits: Limits = Limits()) -> bytes:

@@ -25,9 +25,9 @@ from pathlib import Path
 
 from .bundle import bundle_files, tar_gz
 from .engine import Engine, data_document
-from .errors import EngineError, InputError, SesregoError
+from .errors import EngineError, SesregoError
 from .model import Program
-from .plan import Limits, check_size, load_plan, read_plan_bytes
+from .plan import Limits, load_plan, read_input, read_plan_bytes
 from .render import Tree
 from .report import InputResult, RuleInfo, ScanReport, sort_key
 
@@ -146,7 +146,7 @@ def _scan_one(source: Source, limits: Limits, evaluator=None, stdin: bytes | Non
     try:
         if source.kind == "tf":
             return _scan_tf(source, evaluator)
-        raw = stdin if source.kind == "stdin" else _read(source.path, limits)
+        raw = stdin if source.kind == "stdin" else read_input(source.path, limits)
         if source.parts > 1:
             plan = split_plan(load_plan(raw, source.path, limits), source.parts)[source.part]
             raw = json.dumps(plan).encode()
@@ -156,15 +156,6 @@ def _scan_one(source: Source, limits: Limits, evaluator=None, stdin: bytes | Non
         return [InputResult(source.path, "plan", findings, waived=waived)]
     except SesregoError as exc:
         return [InputResult(source.path, "tf" if source.kind == "tf" else "plan", error=exc.located())]
-
-
-def _read(path: str, limits: Limits) -> bytes:
-    try:
-        check_size(os.path.getsize(path), path, limits)  # before reading it into memory
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from None
 
 
 def _scan_tf(source: Source, evaluator) -> list[InputResult]:

@@ -6,7 +6,6 @@ Uses opa-python-client against OPA's REST API (``PUT /v1/policies/{id}``,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlparse
 
@@ -61,8 +60,8 @@ def push(url: str, tree: Tree, config: Mapping | None = None) -> int:
 def scan_with_server(url: str, paths: Sequence[str], program: Program, options, *, stdin: bytes | None = None
                      ) -> ScanReport:
     """Like :func:`sesrego.scan.scan`, with the server evaluating ``data.sesrego.report``."""
-    from .plan import read_plan_bytes
-    from .scan import _read, collect, rule_infos
+    from .plan import load_plan, read_input
+    from .scan import collect, rule_infos
 
     opa = client(url)
     sources, failures = collect(paths)
@@ -73,8 +72,8 @@ def scan_with_server(url: str, paths: Sequence[str], program: Program, options, 
                                        "scan .tf files with the embedded engine"))
             continue
         try:
-            raw = stdin if source.kind == "stdin" else _read(source.path, options.limits)
-            plan = json.loads(read_plan_bytes(raw, source.path, options.limits))
+            raw = stdin if source.kind == "stdin" else read_input(source.path, options.limits)
+            plan = load_plan(raw, source.path, options.limits)
             answer = _call(url, "POST /v1/data/sesrego/report", opa.query_rule, plan, "sesrego", "report")
         except SesregoError as exc:
             results.append(InputResult(source.path, "plan", error=exc.located()))

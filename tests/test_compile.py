@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from deepdiff import DeepDiff
 
-from conftest import FIXTURES, ROOT
+from conftest import ROOT
 from sesrego.cli import cli
 from sesrego.compiler import compile_tree, load_program
 from sesrego.engine import Engine, data_document
