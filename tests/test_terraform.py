@@ -308,22 +308,35 @@ def test_every_resource_is_emitted_and_organizations_policy_type_defaults(tmp_pa
 # --- unknown values ----------------------------------------------------------------------------
 
 
-def test_root_variables_stay_unknown_even_with_a_default(tmp_path):
+def test_root_variable_with_a_default_is_known_and_without_one_is_unknown(tmp_path):
     result = one(tmp_path, """
         variable "policy_json" {
           type    = string
           default = "{}"
         }
 
+        variable "other" {
+          type = string
+        }
+
         resource "aws_iam_policy" "p" {
           name   = "p"
           policy = var.policy_json
         }
+
+        resource "aws_iam_policy" "q" {
+          name   = "q"
+          policy = var.other
+        }
     """)
-    change = changes(result)["aws_iam_policy.p"]
-    assert change["change"]["after"] == {"name": "p"}
+    assert changes(result)["aws_iam_policy.p"]["change"]["after"] == {"name": "p", "policy": "{}"}
+    assert "sesrego" not in changes(result)["aws_iam_policy.p"]
+    change = changes(result)["aws_iam_policy.q"]
+    assert change["change"]["after"] == {"name": "q"}
     assert change["change"]["after_unknown"] == {"policy": True}
-    assert change["sesrego"] == {"unresolved": {"policy": "var.policy_json"}}
+    assert change["sesrego"]["unresolved"] == {"policy": "var.other"}
+    assert change["sesrego"]["explain"] == {"var.other": "a root module variable with no value: give it one with "
+                                                         "--var other=VALUE or a .tfvars file, or scan the plan"}
 
 
 @pytest.mark.parametrize(("expression", "named"), [
@@ -331,7 +344,8 @@ def test_root_variables_stay_unknown_even_with_a_default(tmp_path):
      '  Resource = aws_ses_domain_identity.d.arn }] })',
      "aws_ses_domain_identity.d.arn"),
     ('templatefile("${path.module}/policy.tpl", {})', 'templatefile("${path.module}/policy.tpl", {})'),
-    ('"%{if true}x%{endif}"', '"%{if true}x%{endif}"'),
+    ('"%{if var.flag}x%{endif}"', "var.flag"),
+    ("provider::aws::arn_parse(var.x)", "provider::aws::arn_parse(var.x)"),
     ("local.missing", "local.missing"),
     ("jsonencode(var.statements)", "var.statements"),
 ])
@@ -376,7 +390,7 @@ def test_role_inline_policy_unknown_per_block(tmp_path):
     assert [block["name"] for block in inline] == ["known", "extra"]
     assert "policy" in inline[0] and "policy" not in inline[1]
     assert change["change"]["after_unknown"] == {"inline_policy": [False, {"policy": True}]}
-    assert change["sesrego"] == {"unresolved": {"inline_policy[1].policy": "var.extra"}}
+    assert change["sesrego"]["unresolved"] == {"inline_policy[1].policy": "var.extra"}
 
 
 def test_policy_document_read_during_apply_keeps_its_statement_blocks(tmp_path):
@@ -533,7 +547,11 @@ def test_local_modules_are_followed(tmp_path):
     assert result.locations['module.mailer["support"].aws_iam_policy.send[0]'] == (
         str(tmp_path / "modules" / "mailer" / "main.tf"), 8)
     calls = result.plan["configuration"]["root_module"]["module_calls"]
-    assert set(calls) == {"mailer", "single"}
+    assert set(calls) == {"mailer", "single", "registry"}
+    assert "module" not in calls["registry"] and calls["registry"]["source"] == "terraform-aws-modules/iam/aws"
+    assert result.plan["sesrego"]["unread"] == [{"address": "module.registry", "resource_type": "module",
+                                                 "reason": "module source not installed: run `terraform init`, "
+                                                           "or scan the plan"}]
     assert calls["mailer"]["module"]["resources"][0]["address"] == "aws_iam_policy.send"
 
 
@@ -610,7 +628,7 @@ def test_hostile_input_does_not_raise(tmp_path):
     assert changes(result)["aws_iam_policy.p[0]"]["change"]["after_unknown"] == {"policy": True, "name": True}
     write(tmp_path / "big", {"main.tf": 'resource "aws_iam_policy" "p" {\n  count = 100000000\n}\n'})
     [big] = plan_from_tf([tmp_path / "big"])
-    assert "over the limit" in big.error.located()
+    assert "over sesrego's limit of 10000 instances" in big.error.located()
 
 
 # --- end to end: the compiled rules on .tf input -----------------------------------------------
@@ -628,8 +646,7 @@ def findings(report) -> dict[tuple[str, str], dict]:
 def test_unknown_policy_yields_ses_007_naming_the_expression(tmp_path, compiled):
     write(tmp_path, {"main.tf": """
         variable "policy_json" {
-          type    = string
-          default = "{}"
+          type = string
         }
 
         variable "extra" {
@@ -658,7 +675,7 @@ def test_unknown_policy_yields_ses_007_naming_the_expression(tmp_path, compiled)
     role = found["SES-007", "aws_iam_role.app"]
     assert role["attribute"] == "inline_policy[0].policy" and "depends on var.extra" in role["msg"]
     [result] = report.inputs
-    assert result.locations["aws_iam_role.app"] == (str(tmp_path / "main.tf"), 15)
+    assert result.locations["aws_iam_role.app"] == (str(tmp_path / "main.tf"), 14)
 
 
 def test_unresolved_count_is_never_a_pass(tmp_path, compiled):
