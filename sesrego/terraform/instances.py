@@ -399,10 +399,7 @@ def _dynamic(block: Block, scope: Scope) -> list:
         return [Invalid(f'dynamic "{label}"', "a dynamic block needs for_each")]
     collection = evaluate(for_each, scope)
     if isinstance(collection, Unknown):
-        if isinstance(collection, Invalid):
-            return [collection]
-        return [Unknown(for_each.text, f'the blocks dynamic "{label}" generates depend on {for_each.text}, which '
-                        "is not known")]
+        return [collection if isinstance(collection, Invalid) else Unknown.of(collection.causes)]
     if collection is None:
         raise InputError("Invalid dynamic for_each value: cannot use a null value in for_each",
                          path=for_each.source.path, line=for_each.line)
@@ -417,7 +414,6 @@ def _dynamic(block: Block, scope: Scope) -> list:
     from .values import collection_items
 
     if isinstance(collection, TfSet) and find_unknown(collection) is not None:
-        return [Unknown(for_each.text, f'the blocks dynamic "{label}" generates depend on {for_each.text}, which '
-                        "is not known")]
+        return [Unknown.of(find_unknown(collection).causes)]
     return [body_value(content.body, scope.bind({iterator: {"key": key, "value": value}}))
             for key, value in collection_items(collection)]

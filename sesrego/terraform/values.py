@@ -154,9 +154,9 @@ def unknowns_in(value, found: list[Unknown]) -> None:
         if isinstance(value, Unknown):
             found.append(value)
         elif isinstance(value, dict):
-            pending.extend(value.values())
+            pending.extend(reversed(list(value.values())))
         elif isinstance(value, list):
-            pending.extend(value)
+            pending.extend(reversed(value))
 
 
 def find_unknown(value) -> Unknown | None:
