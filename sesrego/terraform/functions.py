@@ -423,6 +423,14 @@ def _setproduct(*sets):
     return out
 
 
+def _formatlist(spec, *args):
+    lengths = {len(arg) for arg in args if isinstance(arg, list)}
+    if len(lengths) > 1:
+        raise Fail("formatlist needs lists of the same length")
+    size = lengths.pop() if lengths else 1
+    return [_format(spec, *[arg[i] if isinstance(arg, list) else arg for arg in args]) for i in range(size)]
+
+
 def _min(*values):
     if not values:
         raise Fail("min needs at least one number")
@@ -462,6 +470,7 @@ for _name, _implementation in {
     "contains": lambda values, value: value in _list(values),
     "index": _element_index,
     "range": _range,
+    "formatlist": _formatlist,
     "sort": lambda values: sorted(_string(item) for item in _list(values)),
     "chunklist": _chunklist,
     "setunion": lambda *sets: to_set([item for values in sets for item in _list(values)]),
@@ -506,12 +515,17 @@ def _re2(pattern: str):
         raise Fail(f"invalid regular expression {pattern!r}") from None
 
 
-def _go_template(replacement: str) -> str:
-    """Go's ``$1``/``${name}``/``$$`` replacement syntax as a Python ``\\g<...>`` template."""
+def _go_template(replacement: str, pattern) -> str:
+    """Go's ``$1``/``${name}``/``$$`` replacement syntax as a Python ``\\g<...>`` template.
+
+    As in Go, a group that does not exist expands to nothing.
+    """
     def group(match: re.Match) -> str:
         if match.group(0) == "$$":
             return "$"
-        return "\\g<" + (match.group(1) or match.group(2)) + ">"
+        name = match.group(1) or match.group(2)
+        known = name in pattern.groupindex or (name.isdigit() and int(name) <= pattern.groups)
+        return "\\g<" + name + ">" if known else ""
 
     escaped = replacement.replace("\\", "\\\\")
     return re.sub(r"\$\$|\$\{(\w+)\}|\$(\w+)", group, escaped)
@@ -525,7 +539,7 @@ def _replace(text, search, replacement):
         count = sum(1 for _ in pattern.finditer(text))
         _allow(len(text) + count * len(replacement))
         try:
-            return pattern.sub(_go_template(replacement), text)
+            return pattern.sub(_go_template(replacement, pattern), text)
         except Exception:  # re2 reports a bad group name in the template as several types
             raise Fail("invalid replacement") from None
     if search:

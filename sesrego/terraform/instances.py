@@ -314,8 +314,9 @@ def _for_each(value, fail) -> list[tuple[str, Any]]:
         items = [(key, value[key]) for key in sorted(value)]
     elif isinstance(value, TfSet):
         if any(not isinstance(item, str) for item in value):
-            raise fail("Invalid for_each set argument", prefix + "\"for_each\" supports sets of strings, but you "
-                       "have provided a set containing values of another type.")
+            kinds = sorted({type_name(item) for item in value if not isinstance(item, str)})
+            raise fail("Invalid for_each set argument", prefix + "\"for_each\" supports maps and sets of strings, "
+                       f"but you have provided a set containing type {kinds[0]}.")
         items = [(item, item) for item in sorted(value)]
     else:
         raise fail("Invalid for_each argument", prefix + "the \"for_each\" argument must be a map, or set of "

@@ -215,48 +215,104 @@ def is_bare_key(node) -> bool:
 
 
 def references(node) -> list[str]:
-    """Terraform-style references of an expression: ``data.t.n.json`` and ``data.t.n``, ``var.x``..."""
+    """The ``references`` Terraform lists for an expression in a plan's ``configuration``.
+
+    As ``terraform show -json`` lists them: each reference with its remaining traversal, then
+    unwrapped one step at a time down to the referenced object, then (for an instance) the
+    object without its key; repeated references repeated; for-expression names left out.
+    """
     found: list[str] = []
-    pending = [node]
+    pending: list[tuple[Any, frozenset]] = [(node, frozenset())]
     while pending:
-        node = pending.pop()
+        node, bound = pending.pop()
         if not is_tree(node):
             continue
         if node.data in TRAVERSALS or node.data == "identifier":
             root, steps = traversal(node)
             if isinstance(root, str):
-                _add_reference(root, steps, found)
+                if root not in bound:
+                    found.extend(_reference_strings(root, steps))
             else:
-                pending.append(root)
-            for kind, argument in steps:  # index expressions hold references of their own
+                pending.append((root, bound))
+            for kind, argument in reversed(steps):  # index expressions hold references of their own
                 for sub in (argument if kind == "splat" else [(kind, argument)]):
                     if is_tree(sub[1]):
-                        pending.append(sub[1])
+                        pending.append((sub[1], bound))
             continue
         if node.data == "object_elem_key" and is_bare_key(node):
             continue
+        if node.data in ("for_tuple_expr", "for_object_expr"):
+            parts = trees(node)
+            intro = parts[0]
+            names = frozenset(token_text(p) for p in trees(intro) if p.data == "identifier")
+            pending.extend((part, bound | names) for part in reversed(parts[1:]))
+            pending.append((trees(intro)[-1], bound))
+            continue
         if node.data == "function_call":
-            pending.extend(reversed([c for c in trees(node) if c.data == "arguments"]))
+            pending.extend((child, bound) for child in reversed(trees(node)) if child.data == "arguments")
             continue
-        if node.data in ("for_intro", "for_tuple_expr", "for_object_expr"):
-            pending.extend(reversed(_for_parts(node)))
-            continue
-        pending.extend(reversed(node.children))
+        pending.extend((child, bound) for child in reversed(node.children))
     return found
 
 
-def _for_parts(node) -> list:
-    """The parts of a for expression that may reference something (not its iterator names)."""
-    return [child for child in trees(node) if child.data != "identifier"]
+_SIMPLE_ROOTS = frozenset({"var", "local", "path", "terraform", "count", "each"})
 
 
-def _add_reference(root: str, steps: list, found: list[str]) -> None:
-    names = [root]
-    for kind, argument in steps:
-        if kind != "attr":
+def _literal_step(step) -> str | None:
+    kind, argument = step
+    if kind == "attr":
+        return "." + argument
+    if kind == "index" and not is_tree(argument):
+        return f"[{argument}]"
+    if kind == "index" and is_tree(argument):
+        literal = _literal_key(argument)
+        if literal is not None:
+            return literal
+    return None
+
+
+def _literal_key(node) -> str | None:
+    while node.data == "expr_term" and len(trees(node)) == 1 and node.children and is_tree(node.children[0]):
+        node = trees(node)[0]
+    if node.data == "int_lit":
+        return f"[{token_text(node)}]"
+    if node.data == "string":
+        pieces = [piece for part in trees(node) for piece in part.children]
+        if all(not is_tree(piece) and piece.type == "STRING_CHARS" for piece in pieces):
+            import json
+
+            return "[" + json.dumps(string_literal(node)) + "]"
+    return None
+
+
+def _reference_strings(root: str, steps: list) -> list[str]:
+    texts = []
+    for step in steps:
+        text = _literal_step(step)
+        if text is None:
             break
-        names.append(argument)
-    size = 3 if root == "data" else 2
-    for reference in (".".join(names), ".".join(names[:size])):
-        if "." in reference and reference not in found:
-            found.append(reference)
+        texts.append(text)
+    if root == "self" or not texts:
+        return []
+    if root in _SIMPLE_ROOTS:
+        size = 1
+    elif root == "data":
+        size = 2
+    elif root == "module":
+        size = 1
+    else:
+        size = 1
+    if len(texts) < size:
+        return []
+    has_key = len(texts) > size and texts[size].startswith("[")
+    subject_size = size + (1 if has_key and root not in _SIMPLE_ROOTS else 0)
+    output = root == "module" and len(texts) > subject_size and texts[subject_size].startswith(".")
+    if output:
+        subject_size += 1
+    out = [root + "".join(texts[:end]) for end in range(len(texts), subject_size, -1)]
+    out.append(root + "".join(texts[:subject_size]))
+    if output:
+        out.append(root + "".join(texts[:subject_size - 1]))
+    elif has_key and root not in _SIMPLE_ROOTS:
+        out.append(root + "".join(texts[:size]))
+    return out
