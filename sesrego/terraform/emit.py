@@ -12,6 +12,7 @@ whose source is not installed.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,7 @@ class Emitted:
     mode: str
     call_path: tuple[str, ...]
     deps: frozenset
+    calls: tuple[Block, ...] = ()  # the module call blocks that lead to it
 
 
 @dataclass(slots=True)
@@ -51,11 +53,11 @@ class Plan:
 
 def emit(root: Instance) -> Plan:
     plan = Plan()
-    _walk(root, plan, ())
+    _walk(root, plan, (), ())
     return plan
 
 
-def _walk(instance: Instance, plan: Plan, call_path: tuple[str, ...]) -> None:
+def _walk(instance: Instance, plan: Plan, call_path: tuple[str, ...], calls: tuple[Block, ...]) -> None:
     context = instance.context
     config_prefix = "".join(f"module.{name}." for name in call_path)
     for (mode, type_, name), block in instance.module.resources.items():
@@ -69,7 +71,7 @@ def _walk(instance: Instance, plan: Plan, call_path: tuple[str, ...]) -> None:
             address = f"{instance.prefix}{local}{index_text(index)}"
             plan.locations[address] = (block.source.path, block.line)
             plan.locations.setdefault(config_prefix + local, (block.source.path, block.line))
-            plan.emitted.append(Emitted(address, config_prefix + local, block, mode, call_path, deps))
+            plan.emitted.append(Emitted(address, config_prefix + local, block, mode, call_path, deps, calls))
             if mode == "managed":
                 plan.changes.append(change(address, instance.address, mode, type_, name, index, attributes,
                                            ["create"]))
@@ -84,7 +86,7 @@ def _walk(instance: Instance, plan: Plan, call_path: tuple[str, ...]) -> None:
                 plan.unread.append({"address": address, "resource_type": "module", "reason": NOT_INSTALLED})
             continue
         for _, child in items:
-            _walk(child, plan, call_path + (name,))
+            _walk(child, plan, call_path + (name,), calls + (call,))
 
 
 def _deferred_document(address: str, module_address: str, name: str, index, attributes: dict) -> dict:
@@ -176,6 +178,8 @@ def split(value, path: str) -> tuple[Any, Any, list[tuple[str, Unknown]]]:
             shape.append(False if item_shape == {} else item_shape)
             unknowns.extend(item_unknowns)
         return known, (shape if any(s is not False for s in shape) else False), unknowns
+    if isinstance(value, float) and not math.isfinite(value):
+        return MISSING, True, [(path, Unknown(path, "a number too large for sesrego to represent"))]
     return value, False, []
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .values import Encoded, Fail, Invalid, Unknown, find_unknown, to_string
+from .values import Encoded, Fail, Invalid, Unknown, UnknownUsed, find_unknown, to_string
 
 POLICY_DOCUMENT = "aws_iam_policy_document"
 #: Nested blocks and the arguments each must set (the provider's schema).
@@ -28,6 +28,8 @@ def render(attributes: dict, address: str, deferred: str = "") -> str | Unknown:
     """The document's ``json``: text when everything is known and it is read at plan time."""
     try:
         document = _document(attributes)
+    except UnknownUsed as exc:  # an argument whose shape is not known
+        document = {"Version": "2012-10-17", "Statement": Unknown.of(exc.unknown.causes)}
     except (Fail, TypeError, ValueError, AttributeError, KeyError) as exc:
         return Invalid(address, f"the provider would reject this document: {exc}")
     unknown = find_unknown(document)

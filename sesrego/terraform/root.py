@@ -155,7 +155,8 @@ def focus(result: RootResult, file: str) -> dict:
     """The document restricted to what one file declares, or what depends on blocks it declares."""
     emitted = result.plan.emitted
     keep = {item.address for item in emitted
-            if file in item.block.files or any(file in getattr(dep, "files", ()) for dep in item.deps)}
+            if file in item.block.files or any(file in call.files for call in item.calls)
+            or any(file in getattr(dep, "files", ()) for dep in item.deps)}
     organization = [item for item in emitted if item.mode == "managed"
                     and item.block.labels[0] == "aws_organizations_policy"]
     if any(file in item.block.files for item in organization):
