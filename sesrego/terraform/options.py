@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 #: A configuration file larger than this is refused, while it is read (``--max-input-bytes`` lowers it).
 MAX_FILE_BYTES = 16 * 1024 * 1024
 #: Evaluation steps (expressions, loop iterations, elements built) per root module (``--max-eval-steps``).
-MAX_EVAL_STEPS = 5_000_000
+MAX_EVAL_STEPS = 2_000_000
 #: The largest value an expression may build, in bytes of its JSON form (``--max-value-bytes``).
 MAX_VALUE_BYTES = 16 * 1024 * 1024
 #: More instances than this for one resource or module call are refused.

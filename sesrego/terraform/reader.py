@@ -34,14 +34,8 @@ class _Reader:
         roots, called = root_directories(path, self.loader)
         results = [self.root(root, tree) for root in roots]
         reached = set().union(*(result.instantiated for result in results))
-        reported = {result.error.located() for result in results if result.error is not None}
-        # A module no root reaches (its callers failed, or call it with count = 0) is still read,
-        # unless it fails with an error a root already reports.
-        for directory in called:
-            if directory.resolve() not in reached:
-                result = self.root(directory, tree)
-                if result.error is None or result.error.located() not in reported:
-                    results.append(result)
+        # A module that no root instantiates (its calls have count = 0) is still read, on its own.
+        results.extend(self.root(directory, tree) for directory in called if directory.resolve() not in reached)
         return results
 
 

@@ -56,7 +56,17 @@ def build_root(directory: Path, loader: Loader, options: ReaderOptions, tree: Pa
                                   f"{str(exc)[:200]} (please report it)", path=display(directory))
     if result.error is not None:
         result.document = result.plan = None
+        result.instantiated = _reachable(directory, loader, options)
     return result
+
+
+def _reachable(directory: Path, loader: Loader, options: ReaderOptions) -> set[Path]:
+    """The module directories a root calls, whatever the calls' count: a failed root still covers them."""
+    try:
+        manifest = read_manifest(directory, options.max_input_bytes)
+        return {module.directory.resolve() for module, _ in call_paths(loader.directory(directory), loader, manifest)}
+    except (InputError, OSError, RecursionError):
+        return {directory.resolve()}
 
 
 def _evaluate(result: RootResult, loader: Loader, options: ReaderOptions, tree: Path) -> None:
