@@ -73,6 +73,9 @@ class Unknown:
 
     __iter__ = __len__ = __getitem__ = __contains__ = _used
 
+    def __bool__(self) -> bool:  # an unknown argument is present (whatever its value)
+        return True
+
 
 class Invalid(Unknown):
     """An expression Terraform would reject (an error, which ``try`` skips)."""
