@@ -80,9 +80,8 @@ def test_an_undeclared_var_or_a_malformed_one_exits_2(config):
     assert result.exit_code == 2 and "expected NAME=VALUE" in result.output
 
 
-def test_the_evaluation_caps_are_options(config, tmp_path):
-    big = tmp_path / "big"
-    big.mkdir()
+def test_the_evaluation_caps_are_options(config, tmp_path_factory):
+    big = tmp_path_factory.mktemp("big")
     (big / "main.tf").write_text('locals {\n  x = [for i in range(1000) : [for j in range(1000) : j]]\n}\n'
                                  'resource "aws_iam_policy" "p" {\n  policy = jsonencode(local.x)\n}\n')
     result, report = run(str(big), "--max-eval-steps", "1000")
