@@ -63,7 +63,7 @@ class Scope:
 def evaluate(expr: Expr | JsonExpr, scope: Scope):
     if isinstance(expr, JsonExpr):
         return _json_value(expr.value, expr, scope, expr.literal)
-    return Evaluator(scope, expr.source).value(expr.node)
+    return Evaluator(scope, expr.source, expr.line_offset).value(expr.node)
 
 
 def poison(unknown: Unknown) -> Unknown:
@@ -107,11 +107,12 @@ def _json_value(value, expr: JsonExpr, scope: Scope, literal: bool):
 class Evaluator:
     """Evaluates one expression tree; failures become values naming the expression."""
 
-    __slots__ = ("scope", "source", "budget")
+    __slots__ = ("scope", "source", "offset", "budget")
 
-    def __init__(self, scope: Scope, source) -> None:
+    def __init__(self, scope: Scope, source, offset: int = 0) -> None:
         self.scope = scope
         self.source = source
+        self.offset = offset  # lines before a template fragment's own text
         self.budget = _budget()
 
     def text(self, node) -> str:
@@ -130,11 +131,11 @@ class Evaluator:
             return Invalid(self.text(node), _problem(exc))
         except LimitExceeded as exc:
             if exc.where is None:
-                exc.where = (self.source.path, getattr(getattr(node, "meta", None), "line", 1))
+                exc.where = (self.source.path, getattr(getattr(node, "meta", None), "line", 1) + self.offset)
             raise
 
     def inner(self, names: dict) -> Evaluator:
-        return Evaluator(self.scope.bind(names), self.source) if names else self
+        return Evaluator(self.scope.bind(names), self.source, self.offset) if names else self
 
     # literals
 

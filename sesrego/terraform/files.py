@@ -55,6 +55,8 @@ def call(name: str, evaluator, nodes: list, text: str):
     if not isinstance(content, str) or name == "file":
         return content
     variables = values[1]
+    if isinstance(variables, Unknown):
+        return poison(variables)
     if not isinstance(variables, dict):
         return Invalid(text, "templatefile() needs an object of template variables")
     try:

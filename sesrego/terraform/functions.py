@@ -66,13 +66,13 @@ def _map(value) -> dict:
     raise Fail("a map is required")
 
 
-def _string(value) -> str:
+def as_string(value) -> str:
     if isinstance(value, str):
         return value
     return to_string(value)
 
 
-def _allow(size: int) -> None:
+def allow_size(size: int) -> None:
     budget = active_budget()
     if budget is not None:
         budget.allow(size)
@@ -174,7 +174,7 @@ def _values(value):
 
 @function("lookup", structural=True)
 def _lookup(mapping, key, *default):
-    key = _string(key)
+    key = as_string(key)
     if key in _map(mapping):
         return mapping[key]
     if default:
@@ -239,12 +239,12 @@ def _zipmap(keys, values):
     keys, values = _list(keys), _list(values)
     if len(keys) != len(values) or find_unknown(keys) is not None:
         raise Fail("zipmap needs known keys and lists of the same length")
-    return {_string(k): v for k, v in zip(keys, values)}
+    return {as_string(k): v for k, v in zip(keys, values)}
 
 
 @function("join", structural=True)
 def _join(separator, *lists):
-    separator = _string(separator)
+    separator = as_string(separator)
     parts: list = []
     for values in lists:
         if isinstance(values, Repeated):
@@ -252,7 +252,7 @@ def _join(separator, *lists):
         for item in _list(values):
             if parts:
                 parts.append(separator)
-            parts.append(item if isinstance(item, Unknown) else _string(item))
+            parts.append(item if isinstance(item, Unknown) else as_string(item))
     return _text(parts)
 
 
@@ -263,7 +263,7 @@ def _text(parts: list):
         return invalid
     if any(isinstance(part, Unknown) for part in parts):
         return Partial(parts)
-    _allow(sum(len(part) for part in parts))
+    allow_size(sum(len(part) for part in parts))
     return "".join(parts)
 
 
@@ -276,7 +276,7 @@ def _splices(unknown: Unknown) -> bool:
 
 @function("format", structural=True)
 def _format(spec, *args):
-    spec, args = _string(spec), list(args)
+    spec, args = as_string(spec), list(args)
     parts: list = []
     position = 0
     for match in re.finditer(r"%%|%[-+# 0]*\d*(?:\.\d+)?[a-zA-Z]", spec):
@@ -297,7 +297,7 @@ def _format_verb(verb: str, value):
     if isinstance(value, Unknown):
         return value if kind in "sdvq" else Unknown.of(value.causes)
     if kind == "q":
-        return json.dumps(_string(value), ensure_ascii=False)
+        return json.dumps(as_string(value), ensure_ascii=False)
     if kind == "d":
         return str(int(number(value)))
     if kind == "t":
@@ -305,7 +305,7 @@ def _format_verb(verb: str, value):
     if kind in "fFeEgG":
         return ("%" + verb[1:]) % float(number(value))
     if kind in "sv":
-        return _string(value) if not isinstance(value, (list, dict)) else jsonencode(value)
+        return as_string(value) if not isinstance(value, (list, dict)) else jsonencode(value)
     raise Fail(f"unsupported format verb {verb}")
 
 
@@ -327,7 +327,7 @@ def _simple(name: str, implementation: Callable) -> None:
 
 def _jsondecode(text):
     try:
-        return _decoded(json.loads(_string(text)))
+        return _decoded(json.loads(as_string(text)))
     except (ValueError, RecursionError):
         raise Fail("not valid JSON") from None
 
@@ -346,7 +346,7 @@ def _yamldecode(text):
     import yaml
 
     try:
-        documents = list(yaml.safe_load_all(_string(text)))
+        documents = list(yaml.safe_load_all(as_string(text)))
     except (yaml.YAMLError, RecursionError, ValueError):
         raise Fail("not valid YAML") from None
     if len(documents) > 1:
@@ -375,23 +375,23 @@ def _range(*args):
 
 
 def _title(text):
-    return re.sub(r"(?<![A-Za-z0-9_'])([a-z])", lambda m: m.group(1).upper(), _string(text))
+    return re.sub(r"(?<![A-Za-z0-9_'])([a-z])", lambda m: m.group(1).upper(), as_string(text))
 
 
 def _substr(text, offset, length):
-    text, offset, length = _string(text), int(number(offset)), int(number(length))
+    text, offset, length = as_string(text), int(number(offset)), int(number(length))
     if offset < 0:
         offset = max(len(text) + offset, 0)
     return text[offset:] if length < 0 else text[offset:offset + length]
 
 
 def _split(separator, text):
-    separator, text = _string(separator), _string(text)
+    separator, text = as_string(separator), as_string(text)
     return text.split(separator) if separator else list(text)
 
 
 def _trim(text, chars):
-    return _string(text).strip(_string(chars))
+    return as_string(text).strip(as_string(chars))
 
 
 def _element_index(values, value):
@@ -446,32 +446,32 @@ def _max(*values):
 for _name, _implementation in {
     "jsondecode": _jsondecode,
     "yamldecode": _yamldecode,
-    "tostring": lambda value: None if value is None else _string(value),
+    "tostring": lambda value: None if value is None else as_string(value),
     "tonumber": lambda value: None if value is None else number(value),
     "tobool": lambda value: None if value is None else to_bool(value),
     "toset": lambda value: to_set(_list(value)),
     "distinct": lambda value: _distinct(_list(value)),
     "compact": lambda value: [item for item in _list(value) if item not in (None, "")],
     "split": _split,
-    "lower": lambda text: _string(text).lower(),
-    "upper": lambda text: _string(text).upper(),
+    "lower": lambda text: as_string(text).lower(),
+    "upper": lambda text: as_string(text).upper(),
     "title": _title,
-    "strrev": lambda text: _string(text)[::-1],
-    "trimspace": lambda text: _string(text).strip(),
-    "trimprefix": lambda text, prefix: _string(text).removeprefix(_string(prefix)),
-    "trimsuffix": lambda text, suffix: _string(text).removesuffix(_string(suffix)),
+    "strrev": lambda text: as_string(text)[::-1],
+    "trimspace": lambda text: as_string(text).strip(),
+    "trimprefix": lambda text, prefix: as_string(text).removeprefix(as_string(prefix)),
+    "trimsuffix": lambda text, suffix: as_string(text).removesuffix(as_string(suffix)),
     "trim": _trim,
-    "chomp": lambda text: re.sub(r"(\r\n|\n|\r)+$", "", _string(text)),
-    "indent": lambda spaces, text: _string(text).replace("\n", "\n" + " " * int(number(spaces))),
+    "chomp": lambda text: re.sub(r"(\r\n|\n|\r)+$", "", as_string(text)),
+    "indent": lambda spaces, text: as_string(text).replace("\n", "\n" + " " * int(number(spaces))),
     "substr": _substr,
-    "startswith": lambda text, prefix: _string(text).startswith(_string(prefix)),
-    "endswith": lambda text, suffix: _string(text).endswith(_string(suffix)),
-    "strcontains": lambda text, part: _string(part) in _string(text),
+    "startswith": lambda text, prefix: as_string(text).startswith(as_string(prefix)),
+    "endswith": lambda text, suffix: as_string(text).endswith(as_string(suffix)),
+    "strcontains": lambda text, part: as_string(part) in as_string(text),
     "contains": lambda values, value: value in _list(values),
     "index": _element_index,
     "range": _range,
     "formatlist": _formatlist,
-    "sort": lambda values: sorted(_string(item) for item in _list(values)),
+    "sort": lambda values: sorted(as_string(item) for item in _list(values)),
     "chunklist": _chunklist,
     "setunion": lambda *sets: to_set([item for values in sets for item in _list(values)]),
     "setintersection": lambda first, *rest: to_set([i for i in _list(first) if all(i in _list(r) for r in rest)]),
@@ -486,83 +486,16 @@ for _name, _implementation in {
     "floor": lambda value: normal_number(math.floor(number(value))),
     "signum": lambda value: (number(value) > 0) - (number(value) < 0),
     "sum": lambda values: normal_number(sum(number(n) for n in _list(values))),
-    "parseint": lambda text, base: int(_string(text), int(number(base))),
-    "base64encode": lambda text: base64.b64encode(_string(text).encode()).decode(),
-    "base64decode": lambda text: base64.b64decode(_string(text), validate=True).decode(),
-    "md5": lambda text: hashlib.md5(_string(text).encode()).hexdigest(),
-    "sha1": lambda text: hashlib.sha1(_string(text).encode()).hexdigest(),
-    "sha256": lambda text: hashlib.sha256(_string(text).encode()).hexdigest(),
-    "basename": lambda path: _string(path).rstrip("/").rsplit("/", 1)[-1],
-    "dirname": lambda path: _string(path).rstrip("/").rsplit("/", 1)[0] if "/" in _string(path) else ".",
+    "parseint": lambda text, base: int(as_string(text), int(number(base))),
+    "base64encode": lambda text: base64.b64encode(as_string(text).encode()).decode(),
+    "base64decode": lambda text: base64.b64decode(as_string(text), validate=True).decode(),
+    "md5": lambda text: hashlib.md5(as_string(text).encode()).hexdigest(),
+    "sha1": lambda text: hashlib.sha1(as_string(text).encode()).hexdigest(),
+    "sha256": lambda text: hashlib.sha256(as_string(text).encode()).hexdigest(),
+    "basename": lambda path: as_string(path).rstrip("/").rsplit("/", 1)[-1],
+    "dirname": lambda path: as_string(path).rstrip("/").rsplit("/", 1)[0] if "/" in as_string(path) else ".",
 }.items():
     _simple(_name, _implementation)
 
 
-# --- regular expressions, with RE2 semantics ----------------------------------------------------
-
-
-def _re2(pattern: str):
-    try:
-        import re2
-    except ImportError:  # pragma: no cover - google-re2 is a dependency
-        raise Fail("regular expressions need the google-re2 package") from None
-    options = re2.Options()
-    options.log_errors = False
-    options.max_mem = 8 << 20
-    try:
-        return re2.compile(pattern, options=options)
-    except re2.error:
-        raise Fail(f"invalid regular expression {pattern!r}") from None
-
-
-def _go_template(replacement: str, pattern) -> str:
-    """Go's ``$1``/``${name}``/``$$`` replacement syntax as a Python ``\\g<...>`` template.
-
-    As in Go, a group that does not exist expands to nothing.
-    """
-    def group(match: re.Match) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name = match.group(1) or match.group(2)
-        known = name in pattern.groupindex or (name.isdigit() and int(name) <= pattern.groups)
-        return "\\g<" + name + ">" if known else ""
-
-    escaped = replacement.replace("\\", "\\\\")
-    return re.sub(r"\$\$|\$\{(\w+)\}|\$(\w+)", group, escaped)
-
-
-@function("replace")
-def _replace(text, search, replacement):
-    text, search, replacement = _string(text), _string(search), _string(replacement)
-    if len(search) > 1 and search.startswith("/") and search.endswith("/"):
-        pattern = _re2(search[1:-1])
-        count = sum(1 for _ in pattern.finditer(text))
-        _allow(len(text) + count * len(replacement))
-        try:
-            return pattern.sub(_go_template(replacement, pattern), text)
-        except Exception:  # re2 reports a bad group name in the template as several types
-            raise Fail("invalid replacement") from None
-    if search:
-        _allow(len(text) + text.count(search) * len(replacement))
-    return text.replace(search, replacement)
-
-
-def _captures(match) -> Any:
-    if match.re.groupindex:
-        return dict(match.groupdict())
-    if match.re.groups:
-        return list(match.groups())
-    return match.group(0)
-
-
-@function("regex")
-def _regex(pattern, text):
-    match = _re2(_string(pattern)).search(_string(text))
-    if match is None:
-        raise Fail("pattern did not match")
-    return _captures(match)
-
-
-@function("regexall")
-def _regexall(pattern, text):
-    return [_captures(match) for match in _re2(_string(pattern)).finditer(_string(text))]
+from . import regex  # noqa: E402,F401  (registers replace, regex and regexall)

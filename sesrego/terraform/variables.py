@@ -11,7 +11,6 @@ without a value is unknown, and says how to give it one.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -200,6 +199,3 @@ def _assignments(name: str, text: str) -> list[tuple[str, object, int]]:
         out.append((token_text(parts[0]), _literal(expr), child.meta.line))
     return out
 
-
-def describe_sources() -> str:
-    return json.dumps(AUTOLOADED)
