@@ -204,7 +204,8 @@ def test_an_undeclared_var_is_an_error_and_in_a_file_a_warning(tmp_path):
 
 
 @pytest.mark.parametrize(("declaration", "value"), [
-    ("type = bool", "maybe"), ("type = number", "ten"), ('type = list(string)', '"x"'),
+    ("type = bool", "maybe"), ("type = bool", "TRUE"), ("type = number", "ten"), ("type = number", " 1"),
+    ("type = number", "1_000"), ("type = number", "0x10"), ('type = list(string)', '"x"'),
     ("type = object({ a = string })", "{ b = 1 }"),
 ])
 def test_a_value_of_the_wrong_type_is_an_error(tmp_path, declaration, value):
@@ -213,6 +214,21 @@ def test_a_value_of_the_wrong_type_is_an_error(tmp_path, declaration, value):
     assert terraform_errors(terraform_plan(tmp_path, "-var", f"v={value}"))[0][0] == "Invalid value for input variable"
     result = ours(tmp_path, ReaderOptions(variables=(("v", value),)))
     assert result.plan is None and 'invalid value for variable "v"' in result.error.located()
+
+
+@pytest.mark.parametrize(("declaration", "value"), [
+    ("type = bool", "1"), ("type = bool", "0"), ("type = number", "1e3"), ("type = number", "+5"),
+    ("type = number", ".5"), ("type = number", "5."), ("type = string", "007"), ("", "[1, 2]"),
+    ("type = any", '["a", 2]'), ("type = list(number)", '["1", 2]'), ("type = set(string)", '["b", "a", "b"]'),
+    ("type = map(bool)", '{ a = "true" }'), ('type = tuple([string, number])', '[1, "2"]'),
+])
+def test_a_value_is_converted_to_the_declared_type_as_terraform_converts_it(tmp_path, declaration, value):
+    write(tmp_path, {"main.tf": f'variable "v" {{\n  {declaration}\n}}\nresource "terraform_data" "a" {{\n'
+                                '  input = var.v\n}\n'})
+    plan = terraform_plan(tmp_path, "-var", f"v={value}")
+    assert isinstance(plan, dict), plan
+    result = ours(tmp_path, ReaderOptions(variables=(("v", value),)))
+    assert inputs(result.plan) == inputs(plan)
 
 
 # --- override files, .tf.json, duplicates ---------------------------------------------------------

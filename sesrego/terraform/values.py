@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 Cause = tuple[str, str]  # (expression, why it is unknown)
@@ -193,20 +194,19 @@ def number(value) -> int | float:
     raise Fail("a number is required")
 
 
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def parse_number(text: str) -> int | float:
-    text = text.strip()
-    if text.lstrip("+-").isdigit():
-        digits = text.lstrip("+-")
+    """A number written as text, as Terraform converts a string to a number (no spaces, no ``_``)."""
+    if not _NUMBER_TEXT.fullmatch(text):
+        raise Fail("a number is required")
+    digits = text.lstrip("+-")
+    if digits.isdigit():
         if len(digits) > 4000:  # beyond any whole number Terraform can use as a count
             return -math.inf if text.startswith("-") else math.inf
         return int(text)
-    try:
-        value = float(text)
-    except ValueError:
-        raise Fail("a number is required") from None
-    if math.isnan(value) or text.lower().lstrip("+-") in ("inf", "infinity"):
-        raise Fail("a number is required")
-    return normal_number(value)
+    return normal_number(float(text))
 
 
 def normal_number(value: float | int) -> int | float:
@@ -236,8 +236,8 @@ def to_string(value) -> str:
 def to_bool(value) -> bool:
     if isinstance(value, bool):
         return value
-    if value in ("true", "false"):
-        return value == "true"
+    if value in ("true", "false", "1", "0"):  # as Terraform converts a string to a bool
+        return value in ("true", "1")
     raise Fail("a bool is required")
 
 
