@@ -466,7 +466,7 @@ def test_unresolved_count_gives_one_instance_with_the_expression_named(tmp_path)
         }
 
         locals {
-          policies = ["{}", "{}"]
+          policies = ["{}", "{\"Statement\": []}"]
         }
 
         resource "aws_iam_policy" "send" {
@@ -685,7 +685,8 @@ def test_unresolved_count_is_never_a_pass(tmp_path, compiled):
         }
 
         locals {
-          policies = [jsonencode({ Statement = [{ Effect = "Allow", Action = "ses:GetSendQuota", Resource = "*" }] })]
+          policies = [jsonencode({ Statement = [{ Effect = "Allow", Action = "ses:GetSendQuota", Resource = "*" }] }),
+                      jsonencode({ Statement = [{ Effect = "Allow", Action = "ses:SendEmail", Resource = "*" }] })]
         }
 
         resource "aws_iam_policy" "send" {

@@ -364,7 +364,7 @@ class Evaluator:
         if isinstance(value, Unknown):
             return poison(value)
         if isinstance(key, Unknown):
-            return _KeyUnknown(key)
+            return _same_for_every_key(value, key)
         if isinstance(value, dict):
             key = to_string(key)
             if key in value:
@@ -444,6 +444,14 @@ class Evaluator:
         if name == "self":
             return Unknown("self", "self is known only in provisioners"), 0, True
         return Invalid(name, f"a reference to {name}, which this module does not declare"), 0, False
+
+
+def _same_for_every_key(value, key: Unknown):
+    """``value[key]`` for an unknown key: the element, when every valid key gives the same one."""
+    items = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else None
+    if items and find_unknown(items) is None and all(item == items[0] for item in items[1:]):
+        return items[0]
+    return _KeyUnknown(key)
 
 
 class _KeyUnknown:
