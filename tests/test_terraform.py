@@ -466,7 +466,7 @@ def test_unresolved_count_gives_one_instance_with_the_expression_named(tmp_path)
         }
 
         locals {
-          policies = ["{}", "{\"Statement\": []}"]
+          policies = ["{}", "[]"]
         }
 
         resource "aws_iam_policy" "send" {
