@@ -9,7 +9,6 @@ whole root module.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from . import files
@@ -34,6 +33,7 @@ from .values import (
     find_unknown,
     normal_number,
     number,
+    operate,
     parse_number,
     to_bool,
     to_string,
@@ -225,7 +225,7 @@ class Evaluator:
         unknown = combine(left, right)
         if unknown is not None:
             return poison(unknown)
-        return _operate(operator, left, right)
+        return operate(operator, left, right)
 
     def _unary_op(self, node):
         operator = str(node.children[0]).strip()
@@ -475,34 +475,3 @@ def _problem(exc: BaseException) -> str:
     if isinstance(exc, ZeroDivisionError):
         return "division by zero"
     return "Terraform would reject this expression"
-
-
-def _operate(operator: str, left, right):
-    if operator == "==":
-        return _equal(left, right)
-    if operator == "!=":
-        return not _equal(left, right)
-    if operator in ("&&", "||"):
-        return (to_bool(left) and to_bool(right)) if operator == "&&" else (to_bool(left) or to_bool(right))
-    a, b = number(left), number(right)
-    if operator == "+":
-        return normal_number(a + b)
-    if operator == "-":
-        return normal_number(a - b)
-    if operator == "*":
-        return normal_number(a * b)
-    if operator == "/":
-        if b == 0:
-            raise ZeroDivisionError
-        return normal_number(a / b)
-    if operator == "%":
-        if b == 0:
-            raise ZeroDivisionError
-        return normal_number(math.fmod(a, b))
-    return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[operator]
-
-
-def _equal(left, right) -> bool:
-    if isinstance(left, bool) or isinstance(right, bool):
-        return type(left) is type(right) and left == right
-    return left == right

@@ -275,6 +275,41 @@ def type_name(value) -> str:
     return "null" if value is None else "unknown"
 
 
+# --- operators ---------------------------------------------------------------------------------
+
+
+def operate(operator: str, left, right):
+    """``left operator right`` on known values, as HCL computes it."""
+    if operator == "==":
+        return equal(left, right)
+    if operator == "!=":
+        return not equal(left, right)
+    if operator in ("&&", "||"):
+        return (to_bool(left) and to_bool(right)) if operator == "&&" else (to_bool(left) or to_bool(right))
+    a, b = number(left), number(right)
+    if operator == "+":
+        return normal_number(a + b)
+    if operator == "-":
+        return normal_number(a - b)
+    if operator == "*":
+        return normal_number(a * b)
+    if operator == "/":
+        if b == 0:
+            raise ZeroDivisionError
+        return normal_number(a / b)
+    if operator == "%":
+        if b == 0:
+            raise ZeroDivisionError
+        return normal_number(math.fmod(a, b))
+    return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[operator]
+
+
+def equal(left, right) -> bool:
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    return left == right
+
+
 # --- caps ------------------------------------------------------------------------------------
 
 
