@@ -140,7 +140,8 @@ def test_an_override_replaces_nested_blocks_of_a_type_and_keeps_the_rest(tmp_pat
 
 
 def test_without_the_override_file_the_base_is_read(tmp_path):
-    write(tmp_path, {"main.tf": f'resource "aws_iam_policy" "p" {{\n  policy = jsonencode({{ Statement = [{SEND}] }})\n}}\n',
+    policy = f"jsonencode({{ Statement = [{SEND}] }})"
+    write(tmp_path, {"main.tf": f'resource "aws_iam_policy" "p" {{\n  policy = {policy}\n}}\n',
                      "notes_override.txt": "not configuration", ".hidden_override.tf": "not read {"})
     assert json.loads(after(only(tmp_path), "aws_iam_policy.p")["policy"])["Statement"][0]["Action"] == "ses:SendEmail"
 
@@ -307,7 +308,8 @@ def test_a_single_file_is_read_with_its_directory_and_reports_what_it_declares(t
 
 
 def test_a_single_file_with_an_scp_keeps_every_scp_of_its_module(tmp_path):
-    scp = '{ Effect = "Deny", Action = "*", Resource = "*", Condition = { StringNotEquals = { "aws:ResourceOrgID" = "o-1" } } }'
+    scp = ('{ Effect = "Deny", Action = "*", Resource = "*", '
+           'Condition = { StringNotEquals = { "aws:ResourceOrgID" = "o-1" } } }')
     write(tmp_path, {"perimeter.tf": f'resource "aws_organizations_policy" "perimeter" {{\n'
                                      f'  content = jsonencode({{ Statement = [{scp}] }})\n}}\n',
                      "controls.tf": 'resource "aws_organizations_policy" "controls" {\n  content = "{}"\n}\n',

@@ -365,7 +365,7 @@ def test_configuration_references_have_terraforms_shape(tmp_path):
     assert isinstance(plan, dict), plan
 
     def references(document):
-        return {r["address"]: {k: v.get("references") for k, v in r.get("expressions", {}).items() if v.get("references")}
+        return {r["address"]: {k: v["references"] for k, v in r.get("expressions", {}).items() if v.get("references")}
                 for r in document["configuration"]["root_module"]["resources"]}
 
     assert references(ours(tmp_path).plan) == references(plan)

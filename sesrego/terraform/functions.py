@@ -498,4 +498,4 @@ for _name, _implementation in {
     _simple(_name, _implementation)
 
 
-from . import regex  # noqa: E402,F401  (registers replace, regex and regexall)
+from . import regex  # noqa: E402,F401  registers replace(), regex() and regexall()

@@ -175,7 +175,7 @@ class Instance:
         if block is None:
             return Invalid(address, "this module declares no such resource")
         kind, instances, causes = self.resource_instances(block)
-        why = (f"read by the provider from AWS when Terraform plans; sesrego does not call AWS: scan the plan"
+        why = ("read by the provider from AWS when Terraform plans; sesrego does not call AWS: scan the plan"
                if mode == "data" else f"computed by the provider when {address} is created: known only after apply")
         objects = [(index, Computed(attributes, address, why)) for index, attributes in instances]
         return _collection(kind, objects, causes)

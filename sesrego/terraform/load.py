@@ -149,7 +149,7 @@ def _where(block: Block) -> str:
 
 
 def _add(module: Module, block: Block) -> None:
-    kind, labels = block.type, block.labels
+    kind = block.type
     if kind == "terraform":
         module.backend = module.backend or any(b.type in ("backend", "cloud") for b in block.body.blocks)
         return
