@@ -10,11 +10,12 @@ came from and says why; an unknown policy is never a pass.
 
 The stages, one module each::
 
+    options                  ReaderOptions: variables from the command line, the caps
     load, hcl, json_syntax   files -> blocks (a module directory, overrides merged)
     modules                  root modules, module sources, modules.json
     syntax, values           expressions and values (known, unknown, partly known)
-    functions, templates,    Terraform's functions, string templates, file functions
-      files
+    functions, regex,        Terraform's functions, string templates, file functions
+      templates, files
     evaluate                 one expression in a scope
     variables, types         root variables and type conversion
     instances                module instances: locals, count/for_each, module calls
@@ -23,6 +24,7 @@ The stages, one module each::
     emit                     the plan-shaped document
     suppressions             inline sesrego:ignore comments
     root                     one root module, with the reader's error boundary
+    reader                   paths -> root modules, each read once
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ python-hcl2's lexer matches heredocs, block comments and quoted strings with reg
 that keep a backtracking frame per character: a 10 MB heredoc costs gigabytes. The parser here is
 built from the same grammar with those three terminals rewritten to match in linear memory
 (possessive and per-line repetition; Python 3.11 regular expressions), and the lark parser it
-builds is cached on disk like python-hcl2's own.
+builds is cached in the user's cache directory (``~/.cache/sesrego``), as python-hcl2 caches its own.
 """
 
 from __future__ import annotations
@@ -41,7 +41,21 @@ def parser():
         for old, new in _LINEAR_TERMINALS:
             grammar = grammar.replace(old, new)
     return Lark(grammar, parser="lalr", propagate_positions=True, postlex=PostLexer(),
-                import_paths=[str(directory)], cache=True)
+                import_paths=[str(directory)], cache=_cache_file(grammar))
+
+
+def _cache_file(grammar: str) -> str | bool:
+    """Where the built parser is kept between runs: the user's cache directory (not a shared temp dir)."""
+    import hashlib
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    directory = Path(base) / "sesrego"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return str(directory / f"hcl-{hashlib.sha256(grammar.encode()).hexdigest()[:16]}.lark")
 
 
 def parse(text: str):
