@@ -771,3 +771,35 @@ def test_try_file_and_path_module(tmp_path):
     assert policy(result, "module.m.aws_iam_policy.from_file") == {"Statement": [SEND]}
     # file() only reads the configuration's own files
     assert changes(result)["aws_iam_policy.outside"]["sesrego"]["unresolved"]["policy"].startswith("file(")
+
+
+# --- the reader's API (the contract with the scan) ---------------------------------------------
+
+
+def test_the_reader_api_has_the_agreed_shape():
+    import dataclasses
+
+    from sesrego.terraform import ReaderOptions, Suppression, TfAnnotations, annotations_from_tf  # noqa: F401
+
+    assert [f.name for f in dataclasses.fields(TfInput)] == ["path", "plan", "error", "locations", "suppressions",
+                                                            "warnings"]
+    assert {"variables", "var_files", "environ", "max_eval_steps", "max_value_bytes",
+            "max_input_bytes"} <= {f.name for f in dataclasses.fields(ReaderOptions)}
+    assert [f.name for f in dataclasses.fields(Suppression)] == ["rule_ids", "expires", "reason", "file", "line",
+                                                                "resources"]
+    assert [f.name for f in dataclasses.fields(TfAnnotations)] == ["locations", "suppressions", "warnings"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ReaderOptions().max_eval_steps = 1
+
+
+@pytest.mark.parametrize(("order", "expected"), [
+    ((), [("var-file", "a.tfvars"), ("var-file", "b.tfvars"), ("var", "x=1"), ("var", "y=2")]),
+    (("var", "var-file", "var", "var-file"), [("var", "x=1"), ("var-file", "a.tfvars"), ("var", "y=2"),
+                                              ("var-file", "b.tfvars")]),
+    (("var", "var"), [("var-file", "a.tfvars"), ("var-file", "b.tfvars"), ("var", "x=1"), ("var", "y=2")]),
+])
+def test_var_and_var_file_keep_their_command_line_order(order, expected):
+    from sesrego.terraform import ReaderOptions
+
+    options = ReaderOptions(variables=(("x", "1"), ("y", "2")), var_files=("a.tfvars", "b.tfvars"), var_order=order)
+    assert options.command_line() == expected
