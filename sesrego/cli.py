@@ -13,6 +13,7 @@ from . import __version__
 from .errors import CrossCheckError, SesregoError
 from .formats import FORMATS
 from .plan import MAX_INPUT_BYTES, MAX_POLICY_CHARS
+from .terraform.options import MAX_EVAL_STEPS, MAX_FILE_BYTES, MAX_VALUE_BYTES
 
 DEFAULT_BUNDLE = Path("bundles/sesrego.tar.gz")
 
@@ -309,7 +310,38 @@ def test_command(use_opa: bool, verbose: bool, program, tree, strict: bool) -> N
     sys.exit(run_tests(program, tree, use_opa=use_opa, verbose=verbose))
 
 
-@cli.command("scan")
+class _ScanCommand(click.Command):
+    """``scan``, which also records how --var and --var-file interleave (Terraform applies them in order)."""
+
+    def parse_args(self, ctx, args):
+        try:
+            _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+            ctx.meta["sesrego.var_order"] = tuple("var-file" if p.name == "tf_var_files" else "var"
+                                                  for p in order if p.name in ("tf_vars", "tf_var_files"))
+        except click.UsageError:
+            pass  # reported by the real parse below
+        return super().parse_args(ctx, args)
+
+
+def _reader_options(tf_vars, tf_var_files, max_eval_steps, max_value_bytes, max_input_bytes):
+    import os
+
+    from .terraform.options import ReaderOptions
+
+    variables = []
+    for item in tf_vars:
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip():
+            raise click.BadParameter(f"{item!r}: expected NAME=VALUE", param_hint="--var")
+        variables.append((name.strip(), value))
+    return ReaderOptions(variables=tuple(variables), var_files=tuple(tf_var_files),
+                         environ={k: v for k, v in os.environ.items() if k.startswith("TF_VAR_")},
+                         max_eval_steps=max_eval_steps, max_value_bytes=max_value_bytes,
+                         max_input_bytes=min(max_input_bytes, MAX_FILE_BYTES),
+                         var_order=click.get_current_context().meta.get("sesrego.var_order", ()))
+
+
+@cli.command("scan", cls=_ScanCommand)
 @click.argument("paths", nargs=-1, required=True)
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS),
               default="table", show_default=True, help="Output format.")
@@ -327,9 +359,18 @@ def test_command(use_opa: bool, verbose: bool, program, tree, strict: bool) -> N
               help="Refuse larger inputs (default 512 MiB).")
 @click.option("--max-policy-chars", type=click.IntRange(1), default=MAX_POLICY_CHARS,
               help="Refuse longer policy strings (default 1 MiB).")
+@click.option("--var", "tf_vars", multiple=True, metavar="NAME=VALUE",
+              help="Set a root module variable of the .tf inputs, as terraform plan -var does. Repeatable.")
+@click.option("--var-file", "tf_var_files", multiple=True, type=click.Path(dir_okay=False),
+              help="Read root module variables from a .tfvars(.json) file, as terraform plan -var-file does. "
+                   "Repeatable; applied with --var in command-line order.")
+@click.option("--max-eval-steps", type=click.IntRange(1), default=MAX_EVAL_STEPS, show_default=True,
+              help="Refuse a .tf root module whose evaluation takes more steps.")
+@click.option("--max-value-bytes", type=click.IntRange(1), default=MAX_VALUE_BYTES, show_default=True,
+              help="Refuse a .tf root module that builds a larger value.")
 @_source_options
 def scan_command(paths, fmt, fail_on, data_files, engine, opa_url, jobs, out, max_input_bytes, max_policy_chars,
-                 program, tree, strict) -> None:
+                 tf_vars, tf_var_files, max_eval_steps, max_value_bytes, program, tree, strict) -> None:
     """Scan Terraform plans (`terraform show -json`), .tf files and directories.
 
     PATHS are plan JSON files, .tf files, directories of .tf files (searched recursively,
@@ -348,7 +389,9 @@ def scan_command(paths, fmt, fail_on, data_files, engine, opa_url, jobs, out, ma
     from .scan import ScanOptions, read_stdin
 
     options = ScanOptions(config=_config(data_files), limits=Limits(max_input_bytes, max_policy_chars),
-                          engine=engine, jobs=jobs, fail_on=fail_on)
+                          engine=engine, jobs=jobs, fail_on=fail_on,
+                          reader=_reader_options(tf_vars, tf_var_files, max_eval_steps, max_value_bytes,
+                                                 max_input_bytes))
     stdin = read_stdin() if "-" in paths else None
     if opa_url:
         from .server import scan_with_server
@@ -362,6 +405,9 @@ def scan_command(paths, fmt, fail_on, data_files, engine, opa_url, jobs, out, ma
         atomic_write(out, text.encode())
     else:
         click.echo(text, nl=not text.endswith("\n"))
+    for result in report.inputs:
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
     for result in report.failed_inputs:
         click.echo(f"error: {result.error}", err=True)
     sys.exit(report.exit_status)

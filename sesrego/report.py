@@ -32,6 +32,7 @@ class InputResult:
     error: str | None = None  # one line naming the file and problem
     locations: dict = field(default_factory=dict)  # address -> (file, line), for .tf inputs
     waived: tuple[dict, ...] = ()
+    warnings: tuple[str, ...] = ()  # one line each: what the .tf reader did not read or apply
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from .model import Program
 from .plan import Limits, load_plan, read_input, read_plan_bytes
 from .render import Tree
 from .report import InputResult, RuleInfo, ScanReport, sort_key
+from .terraform.options import ReaderOptions
 
 # What a scan reports: the findings after waivers, and the waived findings with their waivers.
 QUERY = '{"findings": data.sesrego.findings, "waived": data.sesrego.waived}'
@@ -54,6 +55,7 @@ class ScanOptions:
     jobs: int = 0  # 0: every core
     fail_on: str = "deny"
     split_bytes: int = 2 * 2**20  # a plan at least this large is evaluated in parts, one per free core
+    reader: ReaderOptions = ReaderOptions()  # --var, --var-file, TF_VAR_* and the .tf reader's caps
 
 
 def rule_infos(program: Program) -> tuple[RuleInfo, ...]:
@@ -74,12 +76,13 @@ def collect(paths: Sequence[str]) -> tuple[list[Source], list[InputResult]]:
             continue
         path = Path(arg)
         if path.is_dir():
-            found = sorted(str(p) for p in path.rglob("*.tf") if ".terraform" not in p.parts)
+            found = sorted(str(p) for p in path.rglob("*.tf*") if ".terraform" not in p.parts
+                           and p.name.endswith((".tf", ".tf.json")))
             if not found:
                 failures.append(InputResult(arg, "tf", error=f"{arg}: no .tf files in this directory"))
             else:
                 sources.append(Source("tf", arg, (arg,)))
-        elif path.suffix == ".tf":
+        elif path.suffix == ".tf" or path.name.endswith(".tf.json"):  # a .tf.json file is configuration
             if not path.is_file():
                 failures.append(InputResult(arg, "tf", error=f"{arg}: no such file"))
             else:
@@ -141,11 +144,12 @@ def _init_worker(files: Mapping[str, bytes], data: Mapping) -> None:
     _worker = Evaluator(files, data)
 
 
-def _scan_one(source: Source, limits: Limits, evaluator=None, stdin: bytes | None = None) -> list[InputResult]:
+def _scan_one(source: Source, limits: Limits, evaluator=None, stdin: bytes | None = None,
+              reader: ReaderOptions = ReaderOptions()) -> list[InputResult]:
     evaluator = evaluator or _worker
     try:
         if source.kind == "tf":
-            return _scan_tf(source, evaluator)
+            return _scan_tf(source, evaluator, reader)
         raw = stdin if source.kind == "stdin" else read_input(source.path, limits)
         if source.parts > 1:
             plan = split_plan(load_plan(raw, source.path, limits), source.parts)[source.part]
@@ -158,18 +162,19 @@ def _scan_one(source: Source, limits: Limits, evaluator=None, stdin: bytes | Non
         return [InputResult(source.path, "tf" if source.kind == "tf" else "plan", error=exc.located())]
 
 
-def _scan_tf(source: Source, evaluator) -> list[InputResult]:
+def _scan_tf(source: Source, evaluator, reader: ReaderOptions = ReaderOptions()) -> list[InputResult]:
     from .terraform import plan_from_tf
 
     results = []
-    for tf in plan_from_tf([Path(p) for p in source.tf_paths]):
+    for tf in plan_from_tf([Path(p) for p in source.tf_paths], reader):
         name = str(tf.path)
         if tf.error is not None:
-            results.append(InputResult(name, "tf", error=tf.error.located()))
+            results.append(InputResult(name, "tf", error=tf.error.located(), warnings=tf.warnings))
             continue
         raw = json.dumps(tf.plan).encode()
         findings, waived = evaluator.findings(raw)
-        results.append(InputResult(name, "tf", findings, locations=dict(tf.locations), waived=waived))
+        results.append(InputResult(name, "tf", findings, locations=dict(tf.locations), waived=waived,
+                                   warnings=tf.warnings))
     return results
 
 
@@ -246,16 +251,17 @@ def scan(paths: Sequence[str], program: Program, tree: Tree, options: ScanOption
     sources, failures = collect(paths)
     if options.engine == "opa":  # the bundle carries the configuration for opa eval
         evaluator = OpaBinaryEvaluator(tar_gz(bundle_files(program, tree, options.config, sources=False)))
-        results = _sequential(sources, options.limits, evaluator, stdin, progress)
+        results = _sequential(sources, options.limits, evaluator, stdin, progress, options.reader)
     else:
         data = data_document(tree.facts, options.config)
         files = {k: v for k, v in tree.files.items() if not k.endswith("_test.rego")}
         jobs = options.jobs or os.cpu_count() or 1
         sources = _split_large(sources, jobs, options.split_bytes, stdin)
         if jobs > 1 and len(sources) > 1:
-            results = _parallel(sources, options.limits, files, data, min(jobs, len(sources)), stdin, progress)
+            results = _parallel(sources, options.limits, files, data, min(jobs, len(sources)), stdin, progress,
+                                options.reader)
         else:
-            results = _sequential(sources, options.limits, Evaluator(files, data), stdin, progress)
+            results = _sequential(sources, options.limits, Evaluator(files, data), stdin, progress, options.reader)
     by_path = {r.path: r for r in failures}
     ordered = []
     for arg in paths:  # report in command-line order
@@ -267,20 +273,21 @@ def scan(paths: Sequence[str], program: Program, tree: Tree, options: ScanOption
     return ScanReport(tuple(ordered), rule_infos(program), options.fail_on)
 
 
-def _sequential(sources, limits, evaluator, stdin, progress) -> dict[str, list[InputResult]]:
+def _sequential(sources, limits, evaluator, stdin, progress, reader=ReaderOptions()) -> dict[str, list[InputResult]]:
     results = {}
     for source in sources:
-        results.setdefault(source.path, []).extend(_scan_one(source, limits, evaluator, stdin))
+        results.setdefault(source.path, []).extend(_scan_one(source, limits, evaluator, stdin, reader))
         if progress:
             progress(1)
     return results
 
 
-def _parallel(sources, limits, files, data, jobs, stdin, progress) -> dict[str, list[InputResult]]:
+def _parallel(sources, limits, files, data, jobs, stdin, progress,
+              reader=ReaderOptions()) -> dict[str, list[InputResult]]:
     results: dict[str, list[InputResult]] = {}
     context = multiprocessing.get_context("spawn")  # the Go runtime must not be forked
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(files, data)) as pool:
-        futures = [(source, pool.submit(_scan_one, source, limits, None, stdin)) for source in sources]
+        futures = [(source, pool.submit(_scan_one, source, limits, None, stdin, reader)) for source in sources]
         parts: list[InputResult] = []
         for source, future in futures:
             if source.parts == 1:

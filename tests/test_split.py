@@ -93,4 +93,4 @@ def test_a_broken_large_plan_is_reported_once(compiled, tmp_path):
 
 
 def test_the_shipped_examples_are_covered():
-    assert len(EXAMPLES) == 8
+    assert len(EXAMPLES) >= 8  # every example folder has a plan.json

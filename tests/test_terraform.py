@@ -226,28 +226,6 @@ def test_policy_document_source_and_override_documents(tmp_path):
         ("Send", "ses:SendRawEmail"), ("Read", "ses:GetSendQuota"), (None, "ses:ListIdentities")]
 
 
-def test_locals_indexing_functions_and_templates(tmp_path):
-    result = one(tmp_path, """
-        locals {
-          prefix   = "ses"
-          actions  = [for name in ["SendEmail", "SendRawEmail"] : "${local.prefix}:${name}"]
-          statements = {
-            send = { Effect = "Allow", Action = local.actions, Resource = "*" }
-          }
-          documents = [jsonencode({ Statement = [local.statements.send] }), "unused"]
-          enabled   = length(local.actions) > 1 ? true : false
-        }
-
-        resource "aws_iam_policy" "p" {
-          name   = format("%s-%d", upper(local.prefix), 2)
-          policy = local.enabled ? local.documents[0] : ""
-        }
-    """)
-    assert after(result, "aws_iam_policy.p")["name"] == "SES-2"
-    assert policy(result, "aws_iam_policy.p") == {
-        "Statement": [{"Action": ["ses:SendEmail", "ses:SendRawEmail"], "Effect": "Allow", "Resource": "*"}]}
-
-
 def test_dynamic_blocks_are_expanded(tmp_path):
     result = one(tmp_path, """
         locals {
@@ -308,46 +286,52 @@ def test_every_resource_is_emitted_and_organizations_policy_type_defaults(tmp_pa
 # --- unknown values ----------------------------------------------------------------------------
 
 
-def test_root_variables_stay_unknown_even_with_a_default(tmp_path):
+def test_root_variable_with_a_default_is_known_and_without_one_is_unknown(tmp_path):
     result = one(tmp_path, """
         variable "policy_json" {
           type    = string
           default = "{}"
         }
 
+        variable "other" {
+          type = string
+        }
+
         resource "aws_iam_policy" "p" {
           name   = "p"
           policy = var.policy_json
         }
+
+        resource "aws_iam_policy" "q" {
+          name   = "q"
+          policy = var.other
+        }
     """)
-    change = changes(result)["aws_iam_policy.p"]
-    assert change["change"]["after"] == {"name": "p"}
+    assert changes(result)["aws_iam_policy.p"]["change"]["after"] == {"name": "p", "policy": "{}"}
+    assert "sesrego" not in changes(result)["aws_iam_policy.p"]
+    change = changes(result)["aws_iam_policy.q"]
+    assert change["change"]["after"] == {"name": "q"}
     assert change["change"]["after_unknown"] == {"policy": True}
-    assert change["sesrego"] == {"unresolved": {"policy": "var.policy_json"}}
+    assert change["sesrego"]["unresolved"] == {"policy": "var.other"}
+    assert change["sesrego"]["explain"] == {"var.other": "a root module variable with no value: give it one with "
+                                                         "--var other=VALUE or a .tfvars file, or scan the plan"}
 
 
-@pytest.mark.parametrize(("expression", "named"), [
-    ('jsonencode({ Statement = [{ Effect = "Allow", Action = "ses:SendEmail",\n'
-     '  Resource = aws_ses_domain_identity.d.arn }] })',
-     "aws_ses_domain_identity.d.arn"),
-    ('templatefile("${path.module}/policy.tpl", {})', 'templatefile("${path.module}/policy.tpl", {})'),
-    ('"%{if true}x%{endif}"', '"%{if true}x%{endif}"'),
-    ("local.missing", "local.missing"),
-    ("jsonencode(var.statements)", "var.statements"),
-])
-def test_unresolvable_expressions_are_named(tmp_path, expression, named):
-    result = one(tmp_path, f"""
-        resource "aws_ses_domain_identity" "d" {{
+def test_an_unresolvable_policy_names_its_expression(tmp_path):
+    """(Expressions one by one are in tests/fixtures/terraform/expressions.txt.)"""
+    result = one(tmp_path, """
+        resource "aws_ses_domain_identity" "d" {
           domain = "example.com"
-        }}
+        }
 
-        resource "aws_iam_policy" "p" {{
-          policy = {expression}
-        }}
+        resource "aws_iam_policy" "p" {
+          policy = jsonencode({ Statement = [{ Effect = "Allow", Action = "ses:SendEmail",
+            Resource = aws_ses_domain_identity.d.arn }] })
+        }
     """)
     change = changes(result)["aws_iam_policy.p"]
     assert change["change"]["after_unknown"] == {"policy": True}
-    assert change["sesrego"]["unresolved"]["policy"] == named
+    assert change["sesrego"]["unresolved"]["policy"] == "aws_ses_domain_identity.d.arn"
 
 
 def test_role_inline_policy_unknown_per_block(tmp_path):
@@ -376,7 +360,7 @@ def test_role_inline_policy_unknown_per_block(tmp_path):
     assert [block["name"] for block in inline] == ["known", "extra"]
     assert "policy" in inline[0] and "policy" not in inline[1]
     assert change["change"]["after_unknown"] == {"inline_policy": [False, {"policy": True}]}
-    assert change["sesrego"] == {"unresolved": {"inline_policy[1].policy": "var.extra"}}
+    assert change["sesrego"]["unresolved"] == {"inline_policy[1].policy": "var.extra"}
 
 
 def test_policy_document_read_during_apply_keeps_its_statement_blocks(tmp_path):
@@ -452,7 +436,7 @@ def test_unresolved_count_gives_one_instance_with_the_expression_named(tmp_path)
         }
 
         locals {
-          policies = ["{}", "{}"]
+          policies = ["{}", "[]"]
         }
 
         resource "aws_iam_policy" "send" {
@@ -533,7 +517,11 @@ def test_local_modules_are_followed(tmp_path):
     assert result.locations['module.mailer["support"].aws_iam_policy.send[0]'] == (
         str(tmp_path / "modules" / "mailer" / "main.tf"), 8)
     calls = result.plan["configuration"]["root_module"]["module_calls"]
-    assert set(calls) == {"mailer", "single"}
+    assert set(calls) == {"mailer", "single", "registry"}
+    assert "module" not in calls["registry"] and calls["registry"]["source"] == "terraform-aws-modules/iam/aws"
+    assert result.plan["sesrego"]["unread"] == [{"address": "module.registry", "resource_type": "module",
+                                                 "reason": "module source not installed: run `terraform init`, "
+                                                           "or scan the plan"}]
     assert calls["mailer"]["module"]["resources"][0]["address"] == "aws_iam_policy.send"
 
 
@@ -553,7 +541,7 @@ def test_root_modules_are_found_recursively(tmp_path):
     assert list(changes(results[0])) == ["module.m.aws_iam_policy.p"]
 
 
-def test_a_single_file_is_its_own_root(tmp_path):
+def test_a_single_file_reports_only_what_it_declares(tmp_path):
     write(tmp_path, {
         "a.tf": 'resource "aws_iam_policy" "a" {\n  policy = "{}"\n}\n',
         "b.tf": 'resource "aws_iam_policy" "b" {\n  policy = "{}"\n}\n',
@@ -610,7 +598,7 @@ def test_hostile_input_does_not_raise(tmp_path):
     assert changes(result)["aws_iam_policy.p[0]"]["change"]["after_unknown"] == {"policy": True, "name": True}
     write(tmp_path / "big", {"main.tf": 'resource "aws_iam_policy" "p" {\n  count = 100000000\n}\n'})
     [big] = plan_from_tf([tmp_path / "big"])
-    assert "over the limit" in big.error.located()
+    assert "over sesrego's limit of 10000 instances" in big.error.located()
 
 
 # --- end to end: the compiled rules on .tf input -----------------------------------------------
@@ -628,8 +616,7 @@ def findings(report) -> dict[tuple[str, str], dict]:
 def test_unknown_policy_yields_ses_007_naming_the_expression(tmp_path, compiled):
     write(tmp_path, {"main.tf": """
         variable "policy_json" {
-          type    = string
-          default = "{}"
+          type = string
         }
 
         variable "extra" {
@@ -658,7 +645,7 @@ def test_unknown_policy_yields_ses_007_naming_the_expression(tmp_path, compiled)
     role = found["SES-007", "aws_iam_role.app"]
     assert role["attribute"] == "inline_policy[0].policy" and "depends on var.extra" in role["msg"]
     [result] = report.inputs
-    assert result.locations["aws_iam_role.app"] == (str(tmp_path / "main.tf"), 15)
+    assert result.locations["aws_iam_role.app"] == (str(tmp_path / "main.tf"), 14)
 
 
 def test_unresolved_count_is_never_a_pass(tmp_path, compiled):
@@ -668,7 +655,8 @@ def test_unresolved_count_is_never_a_pass(tmp_path, compiled):
         }
 
         locals {
-          policies = [jsonencode({ Statement = [{ Effect = "Allow", Action = "ses:GetSendQuota", Resource = "*" }] })]
+          policies = [jsonencode({ Statement = [{ Effect = "Allow", Action = "ses:GetSendQuota", Resource = "*" }] }),
+                      jsonencode({ Statement = [{ Effect = "Allow", Action = "ses:SendEmail", Resource = "*" }] })]
         }
 
         resource "aws_iam_policy" "send" {
@@ -783,3 +771,35 @@ def test_try_file_and_path_module(tmp_path):
     assert policy(result, "module.m.aws_iam_policy.from_file") == {"Statement": [SEND]}
     # file() only reads the configuration's own files
     assert changes(result)["aws_iam_policy.outside"]["sesrego"]["unresolved"]["policy"].startswith("file(")
+
+
+# --- the reader's API (the contract with the scan) ---------------------------------------------
+
+
+def test_the_reader_api_has_the_agreed_shape():
+    import dataclasses
+
+    from sesrego.terraform import ReaderOptions, Suppression, TfAnnotations, annotations_from_tf  # noqa: F401
+
+    assert [f.name for f in dataclasses.fields(TfInput)] == ["path", "plan", "error", "locations", "suppressions",
+                                                            "warnings"]
+    assert {"variables", "var_files", "environ", "max_eval_steps", "max_value_bytes",
+            "max_input_bytes"} <= {f.name for f in dataclasses.fields(ReaderOptions)}
+    assert [f.name for f in dataclasses.fields(Suppression)] == ["rule_ids", "expires", "reason", "file", "line",
+                                                                "resources"]
+    assert [f.name for f in dataclasses.fields(TfAnnotations)] == ["locations", "suppressions", "warnings"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ReaderOptions().max_eval_steps = 1
+
+
+@pytest.mark.parametrize(("order", "expected"), [
+    ((), [("var-file", "a.tfvars"), ("var-file", "b.tfvars"), ("var", "x=1"), ("var", "y=2")]),
+    (("var", "var-file", "var", "var-file"), [("var", "x=1"), ("var-file", "a.tfvars"), ("var", "y=2"),
+                                              ("var-file", "b.tfvars")]),
+    (("var", "var"), [("var-file", "a.tfvars"), ("var-file", "b.tfvars"), ("var", "x=1"), ("var", "y=2")]),
+])
+def test_var_and_var_file_keep_their_command_line_order(order, expected):
+    from sesrego.terraform import ReaderOptions
+
+    options = ReaderOptions(variables=(("x", "1"), ("y", "2")), var_files=("a.tfvars", "b.tfvars"), var_order=order)
+    assert options.command_line() == expected

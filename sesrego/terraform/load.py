@@ -1,0 +1,257 @@
+"""A module directory -> its configuration, read as Terraform reads it.
+
+Terraform reads the top-level ``*.tf`` and ``*.tf.json`` files of a directory (not those whose
+name starts with ``.`` or ends with ``~``), primary files in name order, then merges the
+override files (``override.tf``, ``*_override.tf`` and their ``.tf.json`` forms) in name order.
+Two primary blocks with the same address are an error naming both files; an override merges into
+its base block: arguments replace the base's, a nested block type replaces all the base's blocks
+of that type, ``lifecycle`` merges per argument, ``depends_on`` cannot be overridden. The static
+checks Terraform makes before planning (``count`` with ``for_each``, a policy document's
+``condition`` without ``test``) are errors too, whatever the block's ``count``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from . import hcl, json_syntax
+from .options import ReaderOptions
+from .policy_document import POLICY_DOCUMENT, missing_arguments
+from .syntax import Block, Body, Local
+
+_KINDS = {"resource": "resource", "data": "data", "module": "module call", "variable": "variable",
+          "output": "output"}
+_LABEL_COUNTS = {"resource": 2, "data": 2, "module": 1, "variable": 1, "output": 1}
+
+
+@dataclass(slots=True, eq=False)
+class ParsedFile:
+    path: str
+    blocks: list[Block]
+    comments: list[tuple[int, str]]
+    override: bool
+
+
+@dataclass(slots=True, eq=False)
+class Module:
+    """The configuration of one directory."""
+
+    directory: Path  # as the user spelled it, normalised
+    files: list[ParsedFile] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    variables: dict[str, Block] = field(default_factory=dict)
+    locals: dict[str, Local] = field(default_factory=dict)
+    resources: dict[tuple[str, str, str], Block] = field(default_factory=dict)  # (mode, type, name)
+    calls: dict[str, Block] = field(default_factory=dict)
+    outputs: dict[str, Block] = field(default_factory=dict)
+    backend: bool = False
+
+    @property
+    def paths(self) -> list[str]:
+        return [parsed.path for parsed in self.files]
+
+
+def display(path: Path | str) -> str:
+    return os.path.normpath(str(path))
+
+
+def is_config_file(name: str) -> bool:
+    if name.startswith(".") or name.endswith("~") or (name.startswith("#") and name.endswith("#")):
+        return False
+    return name.endswith(".tf") or name.endswith(".tf.json")
+
+
+def is_override(name: str) -> bool:
+    stem = name[:-len(".tf.json")] if name.endswith(".tf.json") else name[:-len(".tf")]
+    return stem == "override" or stem.endswith("_override")
+
+
+def read_text(path: Path, limit: int) -> str:
+    """A configuration file's text, refusing more than ``limit`` bytes while reading."""
+    name = display(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=name) from None
+    if len(data) > limit:
+        raise InputError(f"file is larger than {limit} bytes (--max-input-bytes)", path=name)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise InputError("not UTF-8 text", path=name, line=line) from None
+
+
+class Loader:
+    """Parses each file once and each directory into a :class:`Module` once."""
+
+    def __init__(self, options: ReaderOptions) -> None:
+        self.options = options
+        self._files: dict[Path, ParsedFile | InputError] = {}
+        self._modules: dict[Path, Module] = {}
+
+    def file(self, path: Path) -> ParsedFile:
+        key = path.resolve()
+        if key not in self._files:
+            name = display(path)
+            try:
+                text = read_text(path, self.options.max_input_bytes)
+                parse = json_syntax.parse_file if path.name.endswith(".json") else hcl.parse_file
+                blocks, comments = parse(name, text)
+                self._files[key] = ParsedFile(name, blocks, comments, is_override(path.name))
+            except InputError as exc:
+                self._files[key] = exc
+            except RecursionError:
+                self._files[key] = InputError("nested too deeply to read", path=name)
+        result = self._files[key]
+        if isinstance(result, InputError):
+            raise result
+        return result
+
+    def directory(self, directory: Path) -> Module:
+        key = directory.resolve()
+        if key not in self._modules:
+            self._modules[key] = self._module(directory)
+        return self._modules[key]
+
+    def _module(self, directory: Path) -> Module:
+        module = Module(Path(display(directory)))
+        try:
+            names = sorted(entry.name for entry in os.scandir(directory)
+                           if is_config_file(entry.name) and entry.is_file())
+        except OSError as exc:
+            module.errors.append(InputError(f"cannot read the directory: {exc.strerror or exc}", path=module.directory))
+            return module
+        primaries = [n for n in names if not is_override(n)]
+        overrides = [n for n in names if is_override(n)]
+        for name in primaries + overrides:
+            try:
+                parsed = self.file(directory / name)
+            except InputError as exc:
+                module.errors.append(exc)
+                continue
+            module.files.append(parsed)
+            for block in parsed.blocks:
+                try:
+                    (_merge_override if parsed.override else _add)(module, block)
+                except InputError as exc:
+                    module.errors.append(exc)
+        module.errors.extend(_static_errors(module))
+        return module
+
+
+def _where(block: Block) -> str:
+    return f"{block.source.path}:{block.line}"
+
+
+def _add(module: Module, block: Block) -> None:
+    kind = block.type
+    if kind == "terraform":
+        module.backend = module.backend or any(b.type in ("backend", "cloud") for b in block.body.blocks)
+        return
+    if kind == "locals":
+        for name, expr in block.body.attributes.items():
+            if name in module.locals:
+                raise InputError(f'Duplicate local value definition: a local value named "{name}" was already '
+                                 f"defined at {module.locals[name].expr.source.path}:{module.locals[name].expr.line}",
+                                 path=block.source.path, line=expr.line)
+            module.locals[name] = Local(name, expr, block)
+        return
+    table, key = _table(module, block)
+    if table is None:
+        return
+    if key in table:
+        existing = table[key]
+        raise InputError(f"Duplicate {_duplicate_kind(block)} configuration: {_named(block)} was already declared at "
+                         f"{_where(existing)} (Terraform rejects two blocks with one address)",
+                         path=block.source.path, line=block.line)
+    table[key] = block
+
+
+def _table(module: Module, block: Block):
+    if len(block.labels) != _LABEL_COUNTS.get(block.type, -1):
+        return None, None
+    if block.type == "resource":
+        return module.resources, ("managed", *block.labels)
+    if block.type == "data":
+        return module.resources, ("data", *block.labels)
+    return {"module": module.calls, "variable": module.variables, "output": module.outputs}[block.type], block.labels[0]
+
+
+def _duplicate_kind(block: Block) -> str:
+    if block.type in ("resource", "data"):
+        return f'{block.type} "{block.labels[0]}"'
+    return _KINDS[block.type]
+
+
+def _named(block: Block) -> str:
+    if block.type in ("resource", "data"):
+        return f'a {block.labels[0]} {"data source" if block.type == "data" else "resource"} named "{block.labels[1]}"'
+    return f'a {_KINDS[block.type]} named "{block.labels[0]}"'
+
+
+def _merge_override(module: Module, block: Block) -> None:
+    kind = block.type
+    if kind in ("terraform", "provider", "moved", "import", "removed", "check"):
+        if kind == "terraform" and any(b.type in ("backend", "cloud") for b in block.body.blocks):
+            module.backend = True
+        return
+    if kind == "locals":
+        for name, expr in block.body.attributes.items():
+            if name not in module.locals:
+                raise InputError(f'Missing base local value definition to override: there is no local value named '
+                                 f'"{name}" in a primary file', path=block.source.path, line=expr.line)
+            module.locals[name] = Local(name, expr, block)
+        return
+    table, key = _table(module, block)
+    if table is None:
+        return
+    if key not in table:
+        raise InputError(f"Missing {_KINDS[kind]} to override: there is no {_named(block)[2:]} in a primary file",
+                         path=block.source.path, line=block.line)
+    if "depends_on" in block.body.attributes:
+        raise InputError("Unsupported override: the depends_on argument may not be overridden",
+                         path=block.source.path, line=block.body.attributes["depends_on"].line)
+    table[key] = merge_blocks(table[key], block)
+
+
+def _block_kind(block: Block) -> str:
+    return block.labels[0] if block.type == "dynamic" and block.labels else block.type
+
+
+def merge_blocks(base: Block, override: Block) -> Block:
+    """``override`` merged into ``base`` as Terraform merges an override file's block."""
+    attributes = {**base.body.attributes, **override.body.attributes}
+    replaced = {_block_kind(b) for b in override.body.blocks} - {"lifecycle"}
+    blocks = [b for b in base.body.blocks if _block_kind(b) not in replaced and b.type != "lifecycle"]
+    lifecycles = [b for b in base.body.blocks + override.body.blocks if b.type == "lifecycle"]
+    if lifecycles:
+        merged = {name: expr for b in lifecycles for name, expr in b.body.attributes.items()}
+        blocks.append(Block("lifecycle", (), Body(merged, []), lifecycles[0].source, lifecycles[0].line,
+                            lifecycles[0].end_line))
+    blocks.extend(b for b in override.body.blocks if b.type != "lifecycle")
+    return Block(base.type, base.labels, Body(attributes, blocks), base.source, base.line, base.end_line,
+                 files=base.files + tuple(f for f in override.files if f not in base.files),
+                 comments=base.comments + override.comments)
+
+
+def _static_errors(module: Module) -> list[InputError]:
+    errors = []
+    for block in list(module.resources.values()) + list(module.calls.values()):
+        if "count" in block.body.attributes and "for_each" in block.body.attributes:
+            errors.append(InputError('Invalid combination of "count" and "for_each": the two are mutually '
+                                     "exclusive", path=block.source.path, line=block.body.attributes["for_each"].line))
+    for call in module.calls.values():
+        if "source" not in call.body.attributes:
+            errors.append(InputError(f'module "{call.labels[0]}": Missing required argument: the argument "source" '
+                                     "is required", path=call.source.path, line=call.line))
+    for (mode, type_, name), block in module.resources.items():
+        if mode == "data" and type_ == POLICY_DOCUMENT:
+            for kind, argument, path, line in missing_arguments(block):
+                errors.append(InputError(f'Missing required argument: a {kind} block of data.{POLICY_DOCUMENT}.{name} '
+                                         f'needs "{argument}"', path=path, line=line))
+    return errors

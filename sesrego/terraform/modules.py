@@ -1,0 +1,175 @@
+"""Which directories are root modules, and where each module call's source is.
+
+A local source (``./x``, ``../x``) is read where it is. Registry, git and absolute-path sources
+are read where ``terraform init`` installed them, as ``.terraform/modules/modules.json`` in the
+root module's directory records (``{"Modules": [{"Key": "a.b", "Source": ..., "Dir": ...}]}``,
+``Key`` the call names joined by ``.``). A call whose source is not installed is reported as
+unread, never skipped silently. A module that calls itself, directly or not, is an error even
+when the call has ``count = 0``, as Terraform cannot install it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from .load import Loader, Module, display, is_config_file, read_text
+from .options import MAX_MODULE_DEPTH
+from .syntax import Block, Expr, JsonExpr, is_tree, trees
+
+NOT_INSTALLED = "module source not installed: run `terraform init`, or scan the plan"
+MANIFEST = Path(".terraform") / "modules" / "modules.json"
+_ROOT_FILES = (".terraform.lock.hcl", "terraform.tfvars", "terraform.tfvars.json")
+
+
+@dataclass(slots=True)
+class Manifest:
+    """``modules.json`` of a root module: call key -> installed directory."""
+
+    root: Path
+    directories: dict[str, Path] = field(default_factory=dict)
+    error: InputError | None = None
+
+
+def read_manifest(root: Path, limit: int) -> Manifest:
+    path = root / MANIFEST
+    manifest = Manifest(root)
+    if not path.is_file():
+        return manifest
+    try:
+        document = json.loads(read_text(path, limit))
+        for entry in document["Modules"]:
+            if isinstance(entry, dict) and isinstance(entry.get("Key"), str) and isinstance(entry.get("Dir"), str):
+                manifest.directories[entry["Key"]] = Path(display(root / entry["Dir"]))
+    except InputError as exc:
+        manifest.error = exc
+    except (ValueError, KeyError, TypeError, RecursionError):
+        manifest.error = InputError('not a module manifest (expected {"Modules": [{"Key", "Source", "Dir"}]})',
+                                    path=display(path))
+    return manifest
+
+
+def literal_string(expr: Expr | JsonExpr | None) -> str | None:
+    """The value of an argument written as a plain string (``source = "./m"``), else None."""
+    if expr is None:
+        return None
+    if isinstance(expr, JsonExpr):
+        return expr.value if isinstance(expr.value, str) else None
+    node = expr.node
+    while is_tree(node) and node.data == "expr_term" and len(node.children) == 1 and is_tree(node.children[0]):
+        node = node.children[0]
+    if not is_tree(node) or node.data != "string":
+        return None
+    pieces = [piece for part in trees(node) for piece in part.children]
+    if any(is_tree(piece) for piece in pieces):
+        return None
+    from hcl2.utils import process_escape_sequences
+
+    return "".join(process_escape_sequences(str(piece)) for piece in pieces)
+
+
+def is_local(source: str) -> bool:
+    return source in (".", "..") or source.startswith(("./", "../", ".\\", "..\\"))
+
+
+def resolve(call: Block, caller: Path, key: str, manifest: Manifest) -> Path | None:
+    """The directory a module call reads, or None when its source is not installed."""
+    source = literal_string(call.body.attributes.get("source"))
+    if source is None:
+        return None
+    if is_local(source):
+        return Path(display(caller / source))
+    return manifest.directories.get(key)
+
+
+def has_config(directory: Path) -> bool:
+    try:
+        return any(is_config_file(entry.name) and entry.is_file() for entry in os.scandir(directory))
+    except OSError:
+        return False
+
+
+def call_errors(root: Module, loader: Loader, manifest: Manifest) -> list[InputError]:
+    """Errors in the module tree below ``root``: unreadable modules, a module calling itself, depth."""
+    errors: list[InputError] = list(root.errors)
+    if manifest.error is not None:
+        errors.append(manifest.error)
+    done: set[Path] = set()
+    chain: list[Path] = [root.directory.resolve()]
+
+    def visit(module: Module, key: str) -> None:
+        for name, call in sorted(module.calls.items()):
+            child_key = f"{key}.{name}" if key else name
+            target = resolve(call, module.directory, child_key, manifest)
+            if target is None:
+                continue
+            resolved = target.resolve()
+            if resolved in chain:
+                errors.append(InputError(f'module "{name}" calls {target}, which is already calling it: a module '
+                                         "cannot call itself, even with count = 0", path=call.source.path,
+                                         line=call.line))
+                continue
+            if len(chain) > MAX_MODULE_DEPTH:
+                errors.append(InputError(f"modules nested more than {MAX_MODULE_DEPTH} deep",
+                                         path=call.source.path, line=call.line))
+                continue
+            if resolved in done:
+                continue
+            if not has_config(target):
+                errors.append(InputError(f'module "{name}": no .tf files in its source {target}',
+                                         path=call.source.path, line=call.line))
+                done.add(resolved)
+                continue
+            child = loader.directory(target)
+            errors.extend(child.errors)
+            chain.append(resolved)
+            visit(child, child_key)
+            chain.pop()
+            done.add(resolved)
+
+    visit(root, "")
+    return errors
+
+
+# --- root modules ----------------------------------------------------------------------------
+
+
+def config_directories(directory: Path) -> list[Path]:
+    """Directories under ``directory`` (itself included) holding configuration files; ``.terraform`` skipped."""
+    found = []
+    for current, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if d != ".terraform")
+        if any(is_config_file(name) for name in names):
+            found.append(Path(current))
+    return sorted(found)
+
+
+def looks_like_root(directory: Path, module: Module) -> bool:
+    """Whether someone runs Terraform in ``directory`` (a backend, a lock file, tfvars, ``.terraform``)."""
+    if module.backend or (directory / ".terraform").is_dir():
+        return True
+    if any((directory / name).exists() for name in _ROOT_FILES):
+        return True
+    try:
+        return any(entry.name.endswith((".auto.tfvars", ".auto.tfvars.json")) for entry in os.scandir(directory))
+    except OSError:
+        return False
+
+
+def root_directories(directory: Path, loader: Loader) -> tuple[list[Path], list[Path]]:
+    """(roots, called): directories no other one calls (or that are roots by themselves), and the rest."""
+    found = config_directories(directory)
+    called: set[Path] = set()
+    for path in found:
+        module = loader.directory(path)
+        for call in module.calls.values():
+            source = literal_string(call.body.attributes.get("source"))
+            if source is not None and (is_local(source) or os.path.isabs(source)):
+                target = Path(source) if os.path.isabs(source) else path / source
+                if target.resolve() != path.resolve():
+                    called.add(target.resolve())
+    roots = [p for p in found if p.resolve() not in called or looks_like_root(p, loader.directory(p))]
+    return roots, [p for p in found if p not in roots]

@@ -1,0 +1,224 @@
+"""``data "aws_iam_policy_document"``, rendered as the AWS provider renders it.
+
+The provider's rules: ``effect`` defaults to ``Allow``; a list of one value becomes a string;
+principals of the same type merge; ``source_policy_documents`` come first and statements with the
+same ``sid`` replace theirs, ``override_policy_documents`` replace by ``sid`` last.
+
+An argument that is not known makes Terraform read the data source during apply, so ``json`` is
+unknown in the plan. Here the document is still rendered, with its unknown values left in place
+(an :class:`~.values.Encoded` value whose ``origin`` is the data source), so that the rules can
+decide whatever those values turn out to be. The same happens when the data source has
+``depends_on`` (Terraform then reads it during apply too, though nothing in it is unknown).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .values import Encoded, Fail, Invalid, Unknown, UnknownUsed, find_unknown, to_string
+
+POLICY_DOCUMENT = "aws_iam_policy_document"
+#: Nested blocks and the arguments each must set (the provider's schema).
+REQUIRED = {"condition": ("test", "variable", "values"), "principals": ("type", "identifiers"),
+            "not_principals": ("type", "identifiers")}
+
+
+def render(attributes: dict, address: str, deferred: str = "") -> str | Unknown:
+    """The document's ``json``: text when everything is known and it is read at plan time."""
+    try:
+        document = _document(attributes)
+    except UnknownUsed as exc:  # an argument whose shape is not known
+        document = {"Version": "2012-10-17", "Statement": Unknown.of(exc.unknown.causes)}
+    except (Fail, TypeError, ValueError, AttributeError, KeyError) as exc:
+        return Invalid(address, f"the provider would reject this document: {exc}")
+    unknown = find_unknown(document)
+    if unknown is None and not deferred:
+        return json.dumps(document, indent=2)
+    causes = list(unknown.causes) if unknown is not None else []
+    if deferred:
+        causes.append((f"{address}.json", deferred))
+    return Encoded(document, causes, origin=address)
+
+
+def _document(attributes: dict) -> dict:
+    statements = _statements(attributes)
+    document: dict[str, Any] = {"Version": attributes.get("version") or "2012-10-17"}
+    policy_id = attributes.get("policy_id")
+    if policy_id:
+        document["Id"] = policy_id
+    document["Statement"] = statements
+    return document
+
+
+def _statements(attributes: dict) -> list | Unknown:
+    blocks = attributes.get("statement") or []
+    if isinstance(blocks, Unknown):
+        return _plain(blocks)
+    statements = [_statement(block) for block in blocks]
+    sources = attributes.get("source_policy_documents")
+    if sources:
+        if isinstance(sources, Unknown):
+            merged: list = [_plain(sources)]
+        else:
+            merged = []
+            for text in sources:
+                merged = _merge(merged, _statements_of(text))
+        statements = _merge(merged, statements)
+    overrides = attributes.get("override_policy_documents")
+    if overrides:
+        if isinstance(overrides, Unknown):
+            return _plain(overrides)
+        for text in overrides:
+            replacing = _statements_of(text)
+            if isinstance(replacing, Unknown):
+                return replacing  # it may replace any statement
+            statements = _merge(statements, replacing)
+    return statements
+
+
+def _plain(unknown: Unknown) -> Unknown:
+    return unknown if type(unknown) in (Unknown, Invalid) else Unknown.of(unknown.causes)
+
+
+def _statements_of(text) -> list | Unknown:
+    if isinstance(text, Encoded):
+        document = text.value
+    elif isinstance(text, Unknown):
+        return [_plain(text)]
+    else:
+        document = json.loads(to_string(text))
+    if not isinstance(document, dict):
+        raise Fail("a source or override document is not a JSON object")
+    statements = document.get("Statement", [])
+    if isinstance(statements, Unknown):
+        return [statements]
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _merge(base: list, overriding: list | Unknown) -> list:
+    out = list(base)
+    for statement in overriding if isinstance(overriding, list) else [overriding]:
+        sid = statement.get("Sid") if isinstance(statement, dict) else None
+        positions = [i for i, s in enumerate(out) if isinstance(sid, str) and sid and isinstance(s, dict)
+                     and s.get("Sid") == sid]
+        if positions:
+            out[positions[0]] = statement
+        else:
+            out.append(statement)
+    return out
+
+
+def _one_or_many(values):
+    if isinstance(values, Unknown):
+        return _plain(values)
+    if not isinstance(values, list):
+        raise Fail("a list of strings is required")
+    out, seen = [], set()
+    for value in values:
+        if isinstance(value, Unknown):
+            out.append(_plain(value))
+            continue
+        text = to_string(value)
+        if text not in seen:
+            seen.add(text)
+            out.append(text)
+    return out[0] if len(out) == 1 else out
+
+
+def _statement(block) -> dict | Unknown:
+    if isinstance(block, Unknown):
+        return _plain(block)
+    statement: dict[str, Any] = {}
+    sid = block.get("sid")
+    if sid:
+        statement["Sid"] = sid
+    effect = block.get("effect")
+    statement["Effect"] = effect if effect else "Allow"
+    for attribute, key in (("actions", "Action"), ("not_actions", "NotAction"), ("resources", "Resource"),
+                           ("not_resources", "NotResource")):
+        values = block.get(attribute)
+        if values is not None and (not isinstance(values, list) or len(values) > 0):
+            statement[key] = _one_or_many(values)
+    for attribute, key in (("principals", "Principal"), ("not_principals", "NotPrincipal")):
+        blocks = block.get(attribute)
+        if blocks:
+            statement[key] = _principals(blocks)
+    conditions = block.get("condition")
+    if conditions:
+        statement["Condition"] = _conditions(conditions)
+    return statement
+
+
+def _principals(blocks: list):
+    unknown = next((b for b in blocks if isinstance(b, Unknown)), None) or next(
+        (b["type"] for b in blocks if isinstance(b.get("type"), Unknown)), None)
+    if unknown is not None:
+        return _plain(unknown)  # a principal type (an object key) is not known
+    if len(blocks) == 1 and blocks[0]["type"] == "*" and blocks[0].get("identifiers") == ["*"]:
+        return "*"
+    merged: dict[str, Any] = {}
+    for block in blocks:
+        identifiers = block.get("identifiers")
+        kind = block["type"]
+        if isinstance(identifiers, Unknown) or isinstance(merged.get(kind), Unknown):
+            merged[kind] = _plain(identifiers) if isinstance(identifiers, Unknown) else merged[kind]
+        else:
+            merged.setdefault(kind, []).extend(identifiers or [])
+    return {kind: _one_or_many(identifiers) for kind, identifiers in merged.items()}
+
+
+def _conditions(blocks: list):
+    for block in blocks:
+        if isinstance(block, Unknown):
+            return _plain(block)
+        for key in ("test", "variable"):
+            if isinstance(block.get(key), Unknown):
+                return _plain(block[key])  # an operator or key (an object key) is not known
+    conditions: dict[str, dict[str, Any]] = {}
+    for block in blocks:
+        values = block.get("values")
+        variables = conditions.setdefault(block["test"], {})
+        current = variables.get(block["variable"])
+        if isinstance(values, Unknown) or isinstance(current, Unknown):
+            variables[block["variable"]] = _plain(values) if isinstance(values, Unknown) else current
+            continue
+        variables.setdefault(block["variable"], []).extend(
+            value if isinstance(value, Unknown) else to_string(value) for value in values or [])
+    return {test: {variable: _single(values) for variable, values in variables.items()}
+            for test, variables in conditions.items()}
+
+
+def _single(values):
+    if isinstance(values, list) and len(values) == 1:
+        return values[0]
+    return values
+
+
+def missing_arguments(block) -> list[tuple[str, str, str, int]]:
+    """The required arguments a document's nested blocks leave out: ``(block, argument, file, line)``.
+
+    ``block`` is the ``data "aws_iam_policy_document"`` block as written (a syntax tree), checked
+    as Terraform checks it before planning, whatever its ``count``.
+    """
+    missing = []
+    pending = [(child, None) for child in block.body.blocks]
+    while pending:
+        current, parent = pending.pop()
+        kind = current.type
+        if kind == "dynamic" and current.labels:
+            kind = current.labels[0]
+            content = [b for b in current.body.blocks if b.type == "content"]
+            where = content[0] if content else current
+            body = content[0].body if content else None
+        else:
+            body, where = current.body, current
+        if body is None:
+            continue
+        if parent == "statement" and kind in REQUIRED:
+            for argument in REQUIRED[kind]:
+                if argument not in body.attributes:
+                    missing.append((kind, argument, where.source.path, where.line))
+        if kind == "statement":
+            pending.extend((child, "statement") for child in body.blocks)
+    return sorted(missing, key=lambda item: (item[2], item[3], item[0], item[1]))

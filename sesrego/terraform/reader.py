@@ -1,0 +1,107 @@
+"""Paths on the command line -> root modules, each read once: the reader's entry points."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import InputError
+from . import TfAnnotations, TfInput
+from .files import scanned_tree
+from .load import Loader, display, is_config_file
+from .modules import read_manifest, root_directories
+from .options import ReaderOptions
+from .root import RootResult, build_root, focus, resolve_suppressions, static_locations
+from .suppressions import Suppression
+
+
+class _Reader:
+    """Reads each root module once, however many paths lead to it."""
+
+    def __init__(self, options: ReaderOptions) -> None:
+        self.options = options
+        self.loader = Loader(options)
+        self.roots: dict[Path, RootResult] = {}
+
+    def root(self, directory: Path, tree: Path) -> RootResult:
+        key = directory.resolve()
+        if key not in self.roots:
+            self.roots[key] = build_root(Path(display(directory)), self.loader, self.options, tree)
+        return self.roots[key]
+
+    def directory(self, path: Path) -> list[RootResult]:
+        tree = scanned_tree(path)
+        roots, called = root_directories(path, self.loader)
+        results = [self.root(root, tree) for root in roots]
+        reached = set().union(*(result.instantiated for result in results))
+        # A module that no root instantiates (its calls have count = 0) is still read, on its own.
+        results.extend(self.root(directory, tree) for directory in called if directory.resolve() not in reached)
+        return results
+
+
+def read_paths(paths: Sequence[Path | str], options: ReaderOptions) -> list[TfInput]:
+    reader = _Reader(options)
+    inputs: list[TfInput] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            results = reader.directory(path)
+            if not results:
+                inputs.append(TfInput(str(path), error=InputError("no .tf or .tf.json files in this directory",
+                                                                  path=display(path))))
+            inputs.extend(_input(display(result.directory), result) for result in results)
+        elif not path.is_file():
+            inputs.append(TfInput(str(path), error=InputError("cannot read: no such file", path=display(path))))
+        elif not is_config_file(path.name):
+            inputs.append(TfInput(str(path), error=InputError("not a .tf or .tf.json file", path=display(path))))
+        else:
+            result = reader.root(path.parent, scanned_tree(path))
+            inputs.append(_input(str(path), result, display(path)))
+    return _deduplicated(sorted(inputs, key=lambda item: item.path))
+
+
+def _input(path: str, result: RootResult, file: str | None = None) -> TfInput:
+    if result.error is not None:
+        return TfInput(path, error=result.error, warnings=tuple(result.warnings))
+    document = focus(result, file) if file is not None else result.document
+    return TfInput(path, plan=document, locations=dict(result.locations), suppressions=tuple(result.suppressions),
+                   warnings=tuple(result.warnings))
+
+
+def _deduplicated(inputs: list[TfInput]) -> list[TfInput]:
+    """Each warning once, on the first input that has it (modules and tfvars are shared between roots)."""
+    seen: set[str] = set()
+    out = []
+    for item in inputs:
+        warnings = tuple(w for w in item.warnings if w not in seen)
+        seen.update(warnings)
+        out.append(TfInput(item.path, item.plan, item.error, item.locations, item.suppressions, warnings))
+    return out
+
+
+def read_annotations(directory: Path, options: ReaderOptions) -> TfAnnotations:
+    reader = _Reader(options)
+    locations: dict[str, tuple[str, int]] = {}
+    suppressions: list[Suppression] = []
+    warnings: list[str] = []
+    if not directory.is_dir():
+        return TfAnnotations({}, (), (f"{display(directory)}: --tf-dir is not a directory",))
+    for result in reader.directory(directory):
+        warnings.extend(result.warnings)
+        if result.error is None:
+            for address, where in result.locations.items():
+                locations.setdefault(address, where)
+            suppressions.extend(result.suppressions)
+            continue
+        warnings.append(f"{result.error.located()} (its locations and suppressions may be incomplete)")
+        try:
+            module = reader.loader.directory(result.directory)
+            manifest = read_manifest(result.directory, options.max_input_bytes)
+            for address, where in static_locations(module, reader.loader, manifest).items():
+                locations.setdefault(address, where)
+            found, problems = resolve_suppressions(module, reader.loader, manifest, None)
+            suppressions.extend(found)
+            warnings.extend(problems)
+        except (InputError, OSError, RecursionError):
+            continue
+    return TfAnnotations(locations, tuple(suppressions), tuple(dict.fromkeys(warnings)))
+

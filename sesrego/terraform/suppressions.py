@@ -1,0 +1,161 @@
+"""Inline suppressions: ``# sesrego:ignore:SES-001 <reason>`` comments in the configuration.
+
+A comment (``#``, ``//`` or ``/* */``; in ``.tf.json``, a ``"//"`` key) on the line above a block,
+or inside it, suppresses the named rules for:
+
+- a ``resource``: that resource, every instance;
+- a ``module`` call: every resource of every instance of that module;
+- a ``data "aws_iam_policy_document"``: every resource whose policy renders it, through any
+  locals, outputs and modules (the evaluation records what each policy read).
+
+Several rule ids are joined with commas; ``:exp:YYYY-MM-DD`` after them sets an expiry. A reason
+is required. A comment that is malformed, names an unknown rule, has no reason or is on no block
+does not apply, and is reported as a warning naming its file and line. Each suppression lists the
+resources it covers as address globs in the waiver syntax (``*`` and ``?`` are the only wildcards),
+with and without instance keys: ``module.m[*].aws_iam_policy.p``, ``module.m.aws_iam_policy.p``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import itertools
+import re
+from dataclasses import dataclass
+
+from .load import Module
+from .policy_document import POLICY_DOCUMENT
+from .syntax import Block
+
+_MARK = "sesrego:ignore"
+_SPEC = re.compile(r"sesrego:ignore:(?P<spec>\S*)(?:\s+(?P<reason>.*))?$", re.S)
+_RULE_ID = re.compile(r"^SES-[0-9]{3}$")
+#: Deeper module paths get only the all-instances form of each module step.
+_MAX_FORM_DEPTH = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """One inline suppression and the resources it covers (address globs)."""
+
+    rule_ids: tuple[str, ...]
+    expires: str | None
+    reason: str
+    file: str
+    line: int
+    resources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A valid ``sesrego:ignore`` comment and the block it is on."""
+
+    rule_ids: tuple[str, ...]
+    expires: str | None
+    reason: str
+    file: str
+    line: int
+    target: Block
+
+
+@functools.lru_cache(maxsize=1)
+def rule_ids() -> frozenset[str]:
+    from ..render import TEMPLATES_DIR
+
+    found = {path.name.split(".")[0].upper().replace("_", "-") for path in (TEMPLATES_DIR / "rules").glob("ses_*.j2")}
+    return frozenset(found) or frozenset(f"SES-{n:03d}" for n in range(1, 9))
+
+
+def parse(text: str) -> tuple[tuple[str, ...], str | None, str] | str | None:
+    """``(rule ids, expires, reason)``, a problem (str) when malformed, or None when not a suppression."""
+    body = text.strip()
+    for opening in ("#", "//", "/*"):
+        if body.startswith(opening):
+            body = body[len(opening):]
+            break
+    if body.endswith("*/"):
+        body = body[:-2]
+    body = " ".join(body.split())
+    if _MARK not in body:
+        return None
+    match = _SPEC.search(body[body.index(_MARK):])
+    if match is None or not match.group("spec"):
+        return "expected sesrego:ignore:RULE-ID[,RULE-ID][:exp:YYYY-MM-DD] <reason>"
+    spec, _, expires = match.group("spec").partition(":exp:")
+    ids = tuple(spec.split(","))
+    for rule in ids:
+        if not _RULE_ID.match(rule):
+            if _RULE_ID.match(rule.upper()):
+                return f"{rule!r} is not a rule id: rule ids are upper case ({rule.upper()})"
+            return f"{rule!r} is not a rule id (expected SES-001, SES-002, ...)"
+        if rule not in rule_ids():
+            return f"unknown rule id {rule} (known: {', '.join(sorted(rule_ids()))})"
+    if expires:
+        try:
+            datetime.date.fromisoformat(expires)
+            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", expires):
+                raise ValueError
+        except ValueError:
+            return f"invalid expiry date {expires!r} (expected :exp:YYYY-MM-DD)"
+    elif ":exp:" in match.group("spec"):
+        return "an expiry needs a date (:exp:YYYY-MM-DD)"
+    reason = (match.group("reason") or "").strip()
+    if not reason:
+        return "it has no reason: write why after the rule ids (sesrego:ignore:SES-001 <reason>)"
+    return tuple(dict.fromkeys(ids)), expires or None, reason
+
+
+def module_comments(module: Module) -> tuple[list[Comment], list[str]]:
+    """The valid suppressions of one module's files, each with the top-level block it is on, and warnings."""
+    comments: list[Comment] = []
+    warnings: list[str] = []
+    for parsed in module.files:
+        placed = _placed(parsed.blocks, parsed.comments)
+        for block in parsed.blocks:
+            placed.extend((line, text, block) for line, text in block.comments)
+        for line, text, block in sorted(placed, key=lambda item: item[0]):
+            result = parse(text)
+            if result is None:
+                continue
+            where = f"{parsed.path}:{line}"
+            if isinstance(result, str):
+                warnings.append(f"{where}: sesrego:ignore comment not applied: {result}")
+            elif block is None:
+                warnings.append(f"{where}: sesrego:ignore comment not applied: it is not on or above a resource, "
+                                "module or policy document block")
+            elif not _suppressible(block):
+                warnings.append(f"{where}: sesrego:ignore comment not applied: it applies to resource, module and "
+                                f'data "{POLICY_DOCUMENT}" blocks, not to {block.type} blocks')
+            else:
+                ids, expires, reason = result
+                comments.append(Comment(ids, expires, reason, parsed.path, line, block))
+    return comments, warnings
+
+
+def _suppressible(block: Block) -> bool:
+    return block.type in ("resource", "module") or (block.type == "data" and block.labels[:1] == (POLICY_DOCUMENT,))
+
+
+def _placed(blocks: list[Block], comments: list[tuple[int, str]]) -> list[tuple[int, str, Block | None]]:
+    """Each comment with the block it is inside or directly above (a run of comment lines above counts)."""
+    comment_lines = {line + offset for line, text in comments for offset in range(text.count("\n") + 1)}
+    out = []
+    for line, text in comments:
+        target = next((b for b in blocks if b.line <= line <= b.end_line), None)
+        if target is None:
+            end = line + text.count("\n")
+            following = min((b for b in blocks if b.line > end), key=lambda b: b.line, default=None)
+            if following is not None and all(n in comment_lines for n in range(end + 1, following.line)):
+                target = following
+        out.append((line, text, target))
+    return out
+
+
+def forms(call_path: tuple[str, ...], local: str, *, module_call: bool = False) -> list[str]:
+    """Address globs of ``local`` in the module reached by ``call_path``, with and without instance keys."""
+    steps = []
+    for depth, name in enumerate(call_path):
+        steps.append((f"module.{name}[*].",) if depth >= _MAX_FORM_DEPTH else (f"module.{name}.",
+                                                                               f"module.{name}[*]."))
+    ends = (f"{local}.*", f"{local}[*].*") if module_call else (local, f"{local}[*]")
+    return sorted({"".join(prefix) + end for prefix in itertools.product(*steps) for end in ends})

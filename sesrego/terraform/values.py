@@ -1,0 +1,377 @@
+"""Values as the evaluator sees them: Terraform's values, and unknown values that say why.
+
+Known values are plain Python: ``str``, ``int``/``float``, ``bool``, ``None``, ``list`` (tuples and
+lists), :class:`TfSet`, ``dict`` (objects and maps). Anything not known before apply, or not
+resolvable here, is an :class:`Unknown` naming the expressions it depends on and why each is
+unknown. Unknowns keep what *is* known about them:
+
+- :class:`Partial`: a string built from known text and unknown parts (``"arn:${var.x}:..."``);
+- :class:`Encoded`: the JSON text of a partly known value (``jsonencode`` with unknown leaves,
+  an ``aws_iam_policy_document`` with unknown arguments);
+- :class:`Repeated`: the instances of a resource or module whose ``count``/``for_each`` is
+  unknown: any number of copies of one element.
+
+An unknown is never a pass. Using it as a collection (iterating, measuring, indexing) raises
+:class:`UnknownUsed`, which the evaluator turns back into the unknown itself.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+Cause = tuple[str, str]  # (expression, why it is unknown)
+
+
+class Fail(Exception):
+    """An expression Terraform would reject, or that cannot be evaluated here."""
+
+
+class LimitExceeded(Exception):
+    """A cap of the reader (evaluation steps, value size) was reached: the root module is refused."""
+
+    where: tuple[str, int] | None = None  # the innermost expression being evaluated
+
+
+class UnknownUsed(Exception):
+    """An unknown value was used as a known one (iterated, measured, indexed)."""
+
+    def __init__(self, unknown: Unknown) -> None:
+        super().__init__(unknown.expression)
+        self.unknown = unknown
+
+
+class Unknown:
+    """A value not known before apply, or not resolvable statically, with what it depends on."""
+
+    __slots__ = ("causes",)
+
+    def __init__(self, expression: str, why: str = "") -> None:
+        self.causes: tuple[Cause, ...] = ((expression, why),)
+
+    @classmethod
+    def of(cls, causes) -> Unknown:
+        unknown = cls.__new__(cls)
+        unknown.causes = _dedupe(causes)
+        return unknown
+
+    @property
+    def expression(self) -> str:
+        """The first expression this value depends on."""
+        return self.causes[0][0]
+
+    @property
+    def expressions(self) -> list[str]:
+        return sorted({expression for expression, _ in self.causes})
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.expression!r})"
+
+    def _used(self, *args):
+        raise UnknownUsed(self)
+
+    __iter__ = __len__ = __getitem__ = __contains__ = _used
+
+    def __bool__(self) -> bool:  # an unknown argument is present (whatever its value)
+        return True
+
+
+class Invalid(Unknown):
+    """An expression Terraform would reject (an error, which ``try`` skips)."""
+
+    __slots__ = ()
+
+
+class Partial(Unknown):
+    """A string made of known text and unknown parts."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts) -> None:
+        flat: list = []
+        for part in parts:
+            if isinstance(part, Partial):
+                flat.extend(part.parts)
+            elif isinstance(part, str) and flat and isinstance(flat[-1], str):
+                flat[-1] += part
+            elif part != "":
+                flat.append(part)
+        self.parts: tuple = tuple(flat)
+        self.causes = _dedupe(cause for part in flat if isinstance(part, Unknown) for cause in part.causes)
+
+
+class Encoded(Unknown):
+    """The JSON text of a partly known value; ``origin`` is the policy document it was rendered from."""
+
+    __slots__ = ("value", "origin")
+
+    def __init__(self, value, causes, origin: str | None = None) -> None:
+        self.value = value
+        self.origin = origin
+        self.causes = _dedupe(causes)
+
+
+class Repeated(Unknown):
+    """An unknown number of instances, all alike: ``element`` is one of them."""
+
+    __slots__ = ("element",)
+
+    def __init__(self, element, causes) -> None:
+        self.element = element
+        self.causes = _dedupe(causes)
+
+
+def _dedupe(causes) -> tuple[Cause, ...]:
+    out: dict[str, str] = {}
+    for expression, why in causes:
+        if expression not in out or (why and not out[expression]):
+            out[expression] = why
+    if not out:
+        return (("<unknown>", ""),)
+    return tuple(out.items())
+
+
+class Computed(dict):
+    """A resource, data source or module instance: attributes it does not set are computed (unknown)."""
+
+    __slots__ = ("address", "why")
+
+    def __init__(self, attributes, address: str = "", why: str = "") -> None:
+        super().__init__(attributes)
+        self.address = address
+        self.why = why
+
+
+class TfSet(list):
+    """A set (``toset``): ordered as Terraform orders it; its elements are their own keys."""
+
+
+MISSING = object()
+
+
+def unknowns_in(value, found: list[Unknown]) -> None:
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, Unknown):
+            found.append(value)
+        elif isinstance(value, dict):
+            pending.extend(reversed(list(value.values())))
+        elif isinstance(value, list):
+            pending.extend(reversed(value))
+
+
+def find_unknown(value) -> Unknown | None:
+    """One unknown standing for every unknown in ``value`` (an :class:`Invalid` if any is), or None."""
+    found: list[Unknown] = []
+    unknowns_in(value, found)
+    if not found:
+        return None
+    if len(found) == 1:
+        return found[0]
+    invalid = [u for u in found if isinstance(u, Invalid)]
+    if invalid:
+        return invalid[0]
+    return Unknown.of(cause for unknown in found for cause in unknown.causes)
+
+
+def combine(*values) -> Unknown | None:
+    return find_unknown(list(values))
+
+
+# --- numbers, strings and booleans, converted as Terraform converts them ----------------------
+
+
+def number(value) -> int | float:
+    if isinstance(value, bool) or value is None:
+        raise Fail("a number is required")
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        return parse_number(value)
+    raise Fail("a number is required")
+
+
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def parse_number(text: str) -> int | float:
+    """A number written as text, as Terraform converts a string to a number (no spaces, no ``_``)."""
+    if not _NUMBER_TEXT.fullmatch(text):
+        raise Fail("a number is required")
+    digits = text.lstrip("+-")
+    if digits.isdigit():
+        if len(digits) > 4000:  # beyond any whole number Terraform can use as a count
+            return -math.inf if text.startswith("-") else math.inf
+        return int(text)
+    return normal_number(float(text))
+
+
+def normal_number(value: float | int) -> int | float:
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 2 ** 63:
+            return int(value)
+        return value
+    if value.bit_length() > 1024:  # Terraform's numbers are 512-bit floats
+        return math.inf if value > 0 else -math.inf
+    return value
+
+
+def to_string(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise Fail("a finite number is required")
+        return str(normal_number(value)) if value.is_integer() else repr(value)
+    raise Fail("a string is required")
+
+
+def to_bool(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false", "1", "0"):  # as Terraform converts a string to a bool
+        return value in ("true", "1")
+    raise Fail("a bool is required")
+
+
+def jsonencode(value) -> str:
+    try:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise Fail("a number too large to encode") from None
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def collection_items(value) -> list[tuple[Any, Any]]:
+    if isinstance(value, TfSet):
+        return [(item, item) for item in value]
+    if isinstance(value, dict):
+        return [(key, value[key]) for key in sorted(value)]
+    if isinstance(value, list):
+        return list(enumerate(value))
+    raise Fail("a collection is required")
+
+
+def type_name(value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, TfSet):
+        return "set"
+    if isinstance(value, list):
+        return "tuple"
+    if isinstance(value, dict):
+        return "object"
+    return "null" if value is None else "unknown"
+
+
+# --- operators ---------------------------------------------------------------------------------
+
+
+def operate(operator: str, left, right):
+    """``left operator right`` on known values, as HCL computes it."""
+    if operator == "==":
+        return equal(left, right)
+    if operator == "!=":
+        return not equal(left, right)
+    if operator in ("&&", "||"):
+        return (to_bool(left) and to_bool(right)) if operator == "&&" else (to_bool(left) or to_bool(right))
+    a, b = number(left), number(right)
+    if operator == "+":
+        return normal_number(a + b)
+    if operator == "-":
+        return normal_number(a - b)
+    if operator == "*":
+        return normal_number(a * b)
+    if operator == "/":
+        if b == 0:
+            raise ZeroDivisionError
+        return normal_number(a / b)
+    if operator == "%":
+        if b == 0:
+            raise ZeroDivisionError
+        return normal_number(math.fmod(a, b))
+    return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[operator]
+
+
+def equal(left, right) -> bool:
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    return left == right
+
+
+# --- caps ------------------------------------------------------------------------------------
+
+
+class Budget:
+    """The evaluation steps and value sizes one root module may use; exceeding either refuses it."""
+
+    __slots__ = ("steps", "max_steps", "max_bytes", "_sizes")
+
+    def __init__(self, max_steps: int, max_bytes: int) -> None:
+        self.steps = 0
+        self.max_steps = max_steps
+        self.max_bytes = max_bytes
+        self._sizes: dict[int, tuple[Any, int]] = {}
+
+    def step(self, count: int = 1) -> None:
+        self.steps += count
+        if self.steps > self.max_steps:
+            raise LimitExceeded(f"evaluation took more than {self.max_steps} steps (raise it with --max-eval-steps)")
+
+    def check(self, value):
+        if isinstance(value, str):
+            size = len(value)
+        elif isinstance(value, (list, dict, Unknown)):
+            size = self.size(value)
+        else:
+            return value
+        if size > self.max_bytes:
+            raise LimitExceeded(f"an expression builds a value of more than {self.max_bytes} bytes "
+                                "(raise it with --max-value-bytes)")
+        return value
+
+    def allow(self, size: int) -> None:
+        """Refuse before building a value of ``size`` bytes."""
+        if size > self.max_bytes:
+            raise LimitExceeded(f"an expression builds a value of more than {self.max_bytes} bytes "
+                                "(raise it with --max-value-bytes)")
+
+    def size(self, value) -> int:
+        """The size of a value's JSON form, counting shared parts every time they appear."""
+        if isinstance(value, str):
+            return len(value) + 2
+        if isinstance(value, (list, dict)):
+            hit = self._sizes.get(id(value))
+            if hit is not None and hit[0] is value:
+                return hit[1]
+            if isinstance(value, dict):
+                total = 2 + sum(len(key) + 4 + self.size(item) for key, item in value.items())
+            else:
+                total = 2 + sum(self.size(item) + 1 for item in value)
+            self._sizes[id(value)] = (value, total)
+            return total
+        if isinstance(value, Partial):
+            return sum(self.size(part) for part in value.parts)
+        if isinstance(value, Encoded):
+            return self.size(value.value)
+        if isinstance(value, Repeated):
+            return self.size(value.element)
+        return 8
+
+
+ACTIVE: list[Budget] = []
+
+
+def active_budget() -> Budget | None:
+    return ACTIVE[-1] if ACTIVE else None

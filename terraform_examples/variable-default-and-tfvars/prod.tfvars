@@ -1,0 +1,2 @@
+# Loaded only with -var-file=prod.tfvars (sesrego: --var-file).
+allowed_recipients = ["*@example.com", "*@example.org"]

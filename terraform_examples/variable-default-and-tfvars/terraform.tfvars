@@ -1,0 +1,2 @@
+# Loaded by Terraform (and sesrego) without being asked.
+allowed_recipients = ["*"]
