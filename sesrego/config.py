@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .documents import load
-from .errors import InputError
+from .errors import InputError, printable
 
 SEVERITIES = ("deny", "warn", "info")
 _KEYS = {
@@ -102,8 +102,8 @@ def _read(path: Path) -> dict:
         if key == "facts":
             raise InputError("sesrego.facts belongs to the compiled bundle (data.json), not to configuration; "
                              "a --data file may set only sesrego.config", path=path)
-        raise InputError(f"unknown key sesrego.{key}{_suggest([key], ('config',))}; a --data file may set only "
-                         "sesrego.config", path=path)
+        raise InputError(f"unknown key sesrego.{printable(key)}{_suggest([key], ('config',))}; a --data file may "
+                         "set only sesrego.config", path=path)
     return document
 
 
@@ -111,7 +111,7 @@ def _suggest(keys: Iterable[object], known: Sequence[str]) -> str:
     for key in keys:
         match = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
         if match and match[0] != key:
-            return f" (did you mean '{match[0]}' for '{key}'?)"
+            return f" (did you mean '{match[0]}' for '{printable(key)}'?)"
     return ""
 
 
@@ -132,7 +132,7 @@ def validate(config: object, path: Path | None, rule_ids: Sequence[str] | None =
     for key, value in config.items():
         if key not in _KEYS:
             hint = _suggest([key], tuple(_KEYS))
-            raise InputError(f"unknown configuration key sesrego.config.{key}{hint}; expected one of "
+            raise InputError(f"unknown configuration key sesrego.config.{printable(key)}{hint}; expected one of "
                              + ", ".join(sorted(_KEYS)), path=path)
         problem = _problem(key, value, rule_ids)
         if problem:
@@ -151,7 +151,7 @@ def _problem(key: str, value: object, rule_ids: Sequence[str] | None) -> str | N
             if problem:
                 return problem
             if severity not in SEVERITIES:
-                return f"{rule_id}: severity must be deny, warn or info, not {json.dumps(severity)}"
+                return f"{printable(rule_id)}: severity must be deny, warn or info, not {json.dumps(severity)}"
     elif key == "waivers":
         if not isinstance(value, list):
             return f"must be {_KEYS[key]}"
@@ -170,7 +170,8 @@ def waiver_problem(waiver: object, rule_ids: Sequence[str] | None = None) -> str
         return "must be an object {rule_id, resource, reason, expires}"
     for key in waiver:
         if key not in WAIVER_KEYS:
-            return f"unknown key '{key}'{_suggest([key], WAIVER_KEYS)}; a waiver has " + ", ".join(WAIVER_KEYS)
+            return (f"unknown key '{printable(key)}'{_suggest([key], WAIVER_KEYS)}; a waiver has "
+                    + ", ".join(WAIVER_KEYS))
     for key in _REQUIRED_WAIVER_KEYS:
         if not isinstance(waiver.get(key), str) or not waiver[key].strip():
             return f"needs '{key}' (a non-empty string)"

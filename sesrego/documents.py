@@ -124,19 +124,22 @@ def load_yaml(text: str | bytes, name: object, *, error: type[SesregoError] = In
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise error(f"not UTF-8 text (byte {exc.start})", path=name) from None
-    loader = _BoundedLoader(text)
+    loader = None
     try:
+        loader = _BoundedLoader(text)
         value = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise error(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", path=name,
+        reason = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
+        raise error(f"not valid YAML: {str(reason).splitlines()[0] if str(reason) else 'unreadable'}", path=name,
                     line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None) from None
     except RecursionError:
         raise error(f"YAML nested more than {MAX_DEPTH} levels deep", path=name) from None
     except (ValueError, TypeError, OverflowError) as exc:  # a tagged value that cannot be built
         raise error(f"not valid YAML: {_first_line(exc)}", path=name) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     check_depth(value, name, error=error, yaml_values=True)
     return json_data(value, name, error=error)
 

@@ -93,13 +93,13 @@ class Result:
                 raise EngineError(f"the engine's answer has no list of objects {key!r}: {_short(items)}")
             return tuple(items)
 
+        for finding in (*objects("findings"), *objects("waived")):
+            if not isinstance(finding.get("rule_id"), str) or not isinstance(finding.get("severity"), str):
+                raise EngineError(f"the engine answered a finding without rule_id or severity: {_short(finding)}")
         checked = value.get("checked")
         if not isinstance(checked, dict) or not all(isinstance(checked.get(k), int) and not isinstance(
                 checked.get(k), bool) for k in ("policies", "unverifiable")):
             raise EngineError(f"the engine's answer has no counts 'checked': {_short(checked)}")
-        for finding in (*objects("findings"), *objects("waived")):
-            if not isinstance(finding.get("rule_id"), str) or not isinstance(finding.get("severity"), str):
-                raise EngineError(f"the engine answered a finding without rule_id or severity: {_short(finding)}")
         shared = value.get(SHARED_QUERY_KEY, 0)
         return cls(findings=tuple(sorted(objects("findings"), key=sort_key)),
                    waived=tuple(sorted(objects("waived"), key=sort_key)),

@@ -85,7 +85,11 @@ def _ensure_parent(path: Path) -> None:
 
 
 def check_writable(path: Path) -> None:
-    """Refuse, before any work, an output file that cannot be written."""
+    """Refuse, before any work, an output file that cannot be written.
+
+    The nearest existing directory on the way is tried with a real temporary file, so a
+    read-only mount or a pseudo-filesystem is caught even where permission bits say yes.
+    """
     path = Path(path)
     if path.is_dir():
         raise OutputError("is a directory; give a file name", path=path)
@@ -94,8 +98,14 @@ def check_writable(path: Path) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise OutputError(f"cannot write: {parent} is not a directory", path=path)
-    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    if path.exists() and not os.access(path, os.W_OK):
         raise OutputError("cannot write: permission denied", path=path)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".sesrego-probe.", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"cannot write in {parent}: {exc.strerror or exc}", path=path) from None
 
 
 def refuse_special_directory(directory: Path) -> None:
@@ -200,6 +210,10 @@ def write_tree(directory: Path, files: Mapping[str, bytes], *, force: bool = Fal
         raise OutputError(f"cannot create directory: {exc.strerror or exc}", path=directory) from None
     for stale in directory.glob(STAGING_PREFIX + "*"):  # an interrupted run's staging area
         shutil.rmtree(stale, ignore_errors=True)
+    for name in (RECORD, JOURNAL):  # and its half-written record or journal
+        for stale in directory.glob(f".{name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
     own, interrupted = _record_files(directory)
     existing = [name for name in _existing(directory) if name not in (RECORD, JOURNAL)]
     foreign = [name for name in existing if own is None or name not in own]

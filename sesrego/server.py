@@ -95,6 +95,16 @@ class Connection:
         client.root_url = f"{self.url}/v1"  # keep the URL's path prefix
         self.client = client
         self.session = client._session  # token, CA bundle, client certificate, no retries
+        if options.ca_cert:
+            # requests lets REQUESTS_CA_BUNDLE override a session's CA bundle, not a request's: an
+            # explicit --opa-ca-cert is passed with every request of this session.
+            send = self.session.request
+
+            def request(method, url, **kwargs):
+                kwargs.setdefault("verify", options.ca_cert)
+                return send(method, url, **kwargs)
+
+            self.session.request = request
 
     def call(self, what: str, fn, *args):
         """``fn(*args)``, with every failure turned into one error that says which kind it is."""

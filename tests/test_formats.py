@@ -328,7 +328,8 @@ def test_table_colour_on_and_off():
 def test_table_clean_run(real_report):
     clean = ScanReport(tuple(r for r in real_report.inputs if r.path == FIXED) * 2, real_report.rules)
     assert render(clean, "table") == "No findings. 2 policies checked in 2 inputs, 0 unverifiable\n"
-    assert render(real_report, "table").splitlines()[-1] == "2 deny, 1 warn. 3 policies checked in 3 inputs, 0 unverifiable"
+    assert render(real_report, "table").splitlines()[-1] == \
+        "2 deny, 1 warn. 3 policies checked in 3 inputs, 0 unverifiable"
 
 
 # --- through the CLI ----------------------------------------------------------------------------------------
