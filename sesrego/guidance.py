@@ -141,7 +141,8 @@ def _control(source: Text, sentence: str, line: int, where: str) -> Control:
 
 def _reviewed(lines: list[str], start: int) -> list[str]:
     names = []
-    for line in lines[start:]:
+    for index in range(start, len(lines)):  # no slice: a copy of the rest per heading would be quadratic
+        line = lines[index]
         if match := _BULLET.match(line.strip()):
             names.append(match.group(1))
         elif line.strip() and (names or line.startswith(("**", "#"))):
