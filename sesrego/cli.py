@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import os
 import sys
 from contextvars import ContextVar
 from pathlib import Path
@@ -457,6 +458,8 @@ def scan_command(paths, fmt, fail_on, data_files, engine, opa_url, opa_token, op
 
     if out is not None:
         check_writable(out)
+        if out.exists() and any(p != "-" and os.path.exists(p) and os.path.samefile(p, out) for p in paths):
+            raise SesregoError("is also an input of this scan; the report would replace it", path=out)
     evaluator = None
     if opa_url:
         from .server import Server

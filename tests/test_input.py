@@ -309,3 +309,56 @@ def test_every_policy_attribute_is_held_to_the_policy_limit(tmp_path):
     one_failed_input(run(path, APP, "--max-policy-chars", 1000), path, "aws_iam_role.r.inline_policy[0].policy",
                      "--max-policy-chars")
     assert run(path, "--max-policy-chars", 5000).exit_code == 0
+
+
+def test_the_report_never_replaces_an_input(tmp_path):
+    path = tmp_path / "plan.json"
+    path.write_bytes(open(APP, "rb").read())
+    result = CliRunner().invoke(cli, ["scan", str(path), "-o", str(path)])
+    assert result.exit_code == 2 and "is also an input of this scan" in result.stderr
+    assert path.read_bytes() == open(APP, "rb").read()
+
+
+# --- .tf inputs ------------------------------------------------------------------------------------------------
+
+
+def test_tf_policies_are_held_to_the_policy_limit(tmp_path):
+    pytest.importorskip("hcl2")
+    example = ROOT / "terraform_examples" / "app-role-sends-mail"
+    result = run(example, APP, "--max-policy-chars", 100)
+    assert result.exit_code == 2, result.output
+    found = inputs(result)
+    [tf] = [entry for path, entry in found.items() if path != APP]
+    assert "over the limit of 100" in tf["error"] and "--max-policy-chars" in tf["error"]
+    assert found[APP]["findings"] == 1
+    assert run(example).exit_code == 0
+
+
+def test_the_readers_options_carry_the_input_limit(tmp_path, monkeypatch):
+    """Where the reader takes ReaderOptions (contract 2), the scan hands it --max-input-bytes."""
+    import dataclasses
+
+    import sesrego.terraform as terraform
+
+    @dataclasses.dataclass(frozen=True)
+    class ReaderOptions:
+        variables: tuple = ()
+        var_files: tuple = ()
+        environ: dict = dataclasses.field(default_factory=dict)
+        max_eval_steps: int = 1
+        max_value_bytes: int = 1
+        max_input_bytes: int = 1
+
+    seen = []
+
+    def plan_from_tf(paths, options=ReaderOptions()):
+        seen.append(options)
+        return []
+
+    monkeypatch.setattr(terraform, "ReaderOptions", ReaderOptions, raising=False)
+    monkeypatch.setattr(terraform, "plan_from_tf", plan_from_tf)
+    (tmp_path / "main.tf").write_text("\n")
+    monkeypatch.setenv("TF_VAR_region", "eu-west-1")
+    run(tmp_path, "--max-input-bytes", 4321)
+    assert [options.max_input_bytes for options in seen] == [4321]
+    assert seen[0].environ["TF_VAR_region"] == "eu-west-1"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -101,13 +102,13 @@ def test_a_killed_worker_on_a_part_of_a_split_plan_fails_that_plan_only(compiled
     assert report.inputs[1].error is None and len(report.inputs[1].findings) == 1
 
 
-@pytest.mark.parametrize("error,words", [
-    (MemoryError(), ["out of memory"]),
-    (RecursionError(), ["nested too deeply"]),
-    (ValueError("boom"), ["internal error (ValueError: boom)"]),
-    (EngineError("OPA engine: eval_conflict_error"), ["OPA engine: eval_conflict_error"]),
+@pytest.mark.parametrize("error,words,jobs", [
+    (MemoryError(), ["out of memory"], 1),
+    (MemoryError(), ["out of memory"], 2),  # raised in a worker process
+    (RecursionError(), ["nested too deeply"], 1),
+    (ValueError("boom"), ["internal error (ValueError: boom)"], 1),
+    (EngineError("OPA engine: eval_conflict_error"), ["OPA engine: eval_conflict_error"], 1),
 ])
-@pytest.mark.parametrize("jobs", [1, 2])
 def test_an_error_in_one_input_is_that_inputs_error(compiled, plans, error, words, jobs):
     program, tree = compiled
     evaluator = Raises(tree.files, data_document(tree.facts), error)
@@ -220,3 +221,32 @@ def test_an_unwritable_output_is_refused_before_scanning(monkeypatch, tmp_path):
         result = CliRunner().invoke(cli, ["scan", OTHER, "-o", str(target)])
         assert result.exit_code == 2 and calls == [], result.output
         assert result.stderr.startswith(f"Error: {target}: ") and result.stderr.count("\n") == 1
+
+
+# --- the opa binary as the engine ------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("opa") is None, reason="the opa binary is not on PATH")
+def test_the_opa_binary_gives_what_the_embedded_engine_gives(plans, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("sesrego:\n  config:\n    waivers:\n      - {rule_id: SES-001, resource: aws_iam_policy.a, "
+                      "reason: r}\n")
+    embedded = CliRunner().invoke(cli, ["scan", "-j", "1", "--format", "json", "--data", str(config), *plans])
+    binary = CliRunner().invoke(cli, ["scan", "-j", "1", "--format", "json", "--engine", "opa", "--data",
+                                      str(config), *plans])
+    assert embedded.exit_code == binary.exit_code == 0, binary.output
+    assert json.loads(embedded.stdout) == json.loads(binary.stdout)
+
+
+@pytest.mark.skipif(shutil.which("opa") is None, reason="the opa binary is not on PATH")
+def test_sesrego_test_runs_opa_check_and_test():
+    result = CliRunner().invoke(cli, ["test", "--opa"])
+    assert result.exit_code == 0, result.output
+    assert "$ opa check" in result.output and "$ opa test" in result.output
+
+
+def test_without_the_opa_binary_the_opa_engine_is_one_clear_error(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    result = CliRunner().invoke(cli, ["scan", OTHER, "--engine", "opa"])
+    assert result.exit_code == 2 and "the opa binary is not on PATH" in result.stderr
+    assert result.stderr.count("\n") == 1

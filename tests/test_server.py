@@ -300,6 +300,45 @@ def test_a_server_that_never_answers_is_a_read_timeout():
     assert "did not answer POST /v1/query within 0.2 s (raise it with --opa-timeout)" in error
 
 
+def test_a_server_whose_backlog_is_full_is_a_connect_timeout():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    address = listener.getsockname()
+    fillers = []
+    try:
+        for _ in range(4):  # fill the accept queue; the kernel then drops new connection attempts
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(address)
+            fillers.append(filler)
+        probe = socket.socket()
+        probe.settimeout(0.2)
+        try:
+            probe.connect(address)
+            pytest.skip("this kernel accepts connections beyond a full backlog; no connect timeout to provoke")
+        except (TimeoutError, socket.timeout):
+            pass
+        finally:
+            probe.close()
+        result = scan_json(f"http://127.0.0.1:{address[1]}", OTHER, "--opa-connect-timeout", "0.2")
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["inputs"][0]["error"]
+    assert "timed out connecting to the OPA server" in error and "after 0.2 s" in error
+    assert "--opa-connect-timeout" in error
+
+
+def test_no_hidden_retries(opa_server):
+    FakeOpa.answer = (502, b"bad gateway")
+    result = scan_json(opa_server, OTHER)
+    assert result.exit_code == 2 and "answered 502" in result.stdout
+    assert [method for method, _, _ in FakeOpa.seen] == ["POST"]  # once, not three times
+
+
 def test_a_tls_error_is_named_as_such(opa_server):
     result = scan_json(opa_server.replace("http://", "https://"), OTHER)
     assert result.exit_code == 2
