@@ -28,8 +28,8 @@ from pathlib import Path
 from zlib import error as zlib_error
 
 from . import __version__
-from .errors import BundleError
-from .fsutil import Written, atomic_write, check_writable, distinct_outputs, write_tree
+from .errors import BundleError, OutputError
+from .fsutil import Written, atomic_write, check_writable, distinct_outputs, refuse_special_directory, write_tree
 from .model import Program
 from .render import Tree
 from .sources import DEFAULT_DIR
@@ -114,6 +114,10 @@ def check_outputs(options: BuildOptions) -> None:
     for path in (options.output, options.cross_check_report):
         if path is not None:
             check_writable(path)
+    if options.oci_layout is not None:
+        refuse_special_directory(options.oci_layout)
+        if options.oci_layout.exists() and not options.oci_layout.is_dir():
+            raise OutputError("exists and is not a directory", path=options.oci_layout)
 
 
 def build(program: Program, tree: Tree, config: Mapping | None, options: BuildOptions, *,

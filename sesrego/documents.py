@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime
 import json
 import math
-from collections.abc import Callable
 
 import yaml
 
@@ -200,11 +199,3 @@ def _key(key: object, name: object, error) -> str:
     if isinstance(key, (int, float)):
         return str(key)
     raise error(f"a {type(key).__name__} mapping key is not JSON data", path=name)
-
-
-def guarded(fn: Callable[[], object], name: object, *, error: type[SesregoError] = InputError) -> object:
-    """``fn()``, with running out of stack turned into an error naming ``name``."""
-    try:
-        return fn()
-    except RecursionError:
-        raise error(f"nested more than {MAX_DEPTH} levels deep", path=name) from None

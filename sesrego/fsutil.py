@@ -291,13 +291,3 @@ def _prune(directory: Path, relative: Path) -> None:
 
 def _write_json(path: Path, value: object) -> None:
     atomic_write(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
-
-
-def read_recorded(directory: Path) -> dict[str, str]:
-    """The files and digests sesrego recorded in ``directory`` (empty when none)."""
-    try:
-        document = json.loads((Path(directory) / RECORD).read_text(encoding="utf-8"))
-        files = document.get("files", {})
-        return dict(files) if isinstance(files, dict) else {}
-    except (OSError, ValueError, AttributeError):
-        return {}

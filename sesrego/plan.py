@@ -281,14 +281,6 @@ def check_policies(changes: list, name: str, limits: Limits = Limits()) -> None:
 # --- the bytes the engine reads ---------------------------------------------------------------
 
 
-def load_plan(raw: bytes, name: str, limits: Limits = Limits()) -> dict:
-    """The plan in ``raw``, checked as :func:`plan_bytes` checks it."""
-    check_size(len(raw), name, limits)
-    plan = _parse(utf8(raw, name), name)
-    check_plan(plan, name, limits)
-    return plan
-
-
 def plan_bytes(raw: bytes, name: str, limits: Limits = Limits()) -> bytes:
     """Check that ``raw`` is a plan sesrego can scan; return the bytes to hand to the engine."""
     check_size(len(raw), name, limits)
@@ -296,8 +288,6 @@ def plan_bytes(raw: bytes, name: str, limits: Limits = Limits()) -> bytes:
     check_plan(_parse(raw, name), name, limits)
     return raw
 
-
-read_plan_bytes = plan_bytes
 
 
 class _Verbatim:

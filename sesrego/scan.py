@@ -35,7 +35,7 @@ from .bundle import bundle_files, tar_gz
 from .engine import Embedded, Evaluator, OpaBinary, Result, data_document
 from .errors import as_user_error
 from .model import Program
-from .plan import Limits, check_policies, plan_bytes, plan_parts, read_bounded, read_input, split_plan  # noqa: F401
+from .plan import Limits, check_policies, plan_bytes, plan_parts, read_bounded, read_input
 from .render import Tree
 from .report import InputResult, RuleInfo, ScanReport, sort_key
 
@@ -203,7 +203,8 @@ def _read_tf(paths: Sequence[str], run: _Run) -> list:
     options = run.reader
     if options is None:
         try:
-            options = reader_options(max_input_bytes=run.limits.max_input_bytes, environ=dict(os.environ))
+            options = reader_options(max_input_bytes=run.limits.max_input_bytes,
+                                     environ={k: v for k, v in os.environ.items() if k.startswith("TF_VAR_")})
         except TypeError:
             options = reader_options()
     return terraform.plan_from_tf([Path(p) for p in paths], options=options)
