@@ -41,7 +41,11 @@ class _Boundary(click.Group):
         token = _SUBJECT.set(None)
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except (click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except click.ClickException as exc:  # click's own usage errors quote arguments (file names) too
+            if not isinstance(exc, SesregoError):
+                exc.message = printable(exc.message, keep_newlines=True)
             raise
         except OSError as exc:
             if exc.errno == errno.EPIPE:  # the reader of our output went away: click handles it
@@ -443,7 +447,8 @@ def scan_command(paths, fmt, fail_on, data_files, engine, opa_url, opa_token, op
     PATHS are plan JSON files, .tf files, directories of .tf files (searched recursively,
     .terraform/ skipped), - for a plan on standard input, or a FIFO such as
     <(terraform show -json tfplan). Exit status: 0 no deny-level finding, 1 at least one
-    (--fail-on warn: or a warning), 2 bad usage or unreadable input.
+    (--fail-on warn: or a warning), 2 bad usage or an input that could not be read, 130
+    interrupted.
 
     \b
     Examples:

@@ -148,9 +148,11 @@ class Written:
     repaired: bool  # an interrupted earlier run was completed
 
 
-def _record_files(directory: Path) -> tuple[set[str] | None, bool]:
-    """The files sesrego recorded in ``directory`` (None: no record), and whether a run was interrupted."""
+def _record_files(directory: Path, force: bool) -> tuple[set[str] | None, dict[str, str], bool]:
+    """The files sesrego recorded in ``directory`` (None: no record), the digests it recorded, and
+    whether a run was interrupted. With ``force`` an unreadable record counts as none."""
     own: set[str] | None = None
+    digests: dict[str, str] = {}
     for name in (RECORD, JOURNAL):
         path = directory / name
         if not path.exists():
@@ -163,11 +165,15 @@ def _record_files(directory: Path) -> tuple[set[str] | None, bool]:
             names = set(files) | set(document.get("previous", []))
             if not all(isinstance(n, str) and _safe_relative(n) for n in names):
                 raise ValueError
-        except (OSError, ValueError, TypeError, KeyError):
+        except (OSError, ValueError, TypeError, KeyError, RecursionError):
+            if force:
+                continue
             raise OutputError(f"{name} is not a record sesrego wrote; remove it or pass --force",
                               path=directory) from None
         own = (own or set()) | names
-    return own, (directory / JOURNAL).exists()
+        if isinstance(files, dict):
+            digests.update({k: v for k, v in files.items() if isinstance(v, str)})
+    return own, digests, (directory / JOURNAL).exists()
 
 
 def _safe_relative(name: str) -> bool:
@@ -214,7 +220,7 @@ def write_tree(directory: Path, files: Mapping[str, bytes], *, force: bool = Fal
         for stale in directory.glob(f".{name}.*.tmp"):
             with contextlib.suppress(OSError):
                 stale.unlink()
-    own, interrupted = _record_files(directory)
+    own, digests, interrupted = _record_files(directory, force)
     existing = [name for name in _existing(directory) if name not in (RECORD, JOURNAL)]
     foreign = [name for name in existing if own is None or name not in own]
     if own is None and existing and not force and not adopt:
@@ -257,19 +263,29 @@ def write_tree(directory: Path, files: Mapping[str, bytes], *, force: bool = Fal
             os.replace(staging / name, directory / name)
         removed = []
         for name in previous:
-            if name not in files and not (keep and keep(name)) and (directory / name).is_file():
-                (directory / name).unlink()
-                removed.append(name)
-                _prune(directory, Path(name).parent)
+            if name in files or (keep and keep(name)) or not (directory / name).is_file():
+                continue
+            if name in digests and _digest(directory / name) != digests[name]:
+                if report:  # a stale file someone changed since sesrego wrote it: theirs now
+                    report(f"{directory / name}: kept; it changed since sesrego wrote it, and is no longer recorded")
+                continue
+            (directory / name).unlink()
+            removed.append(name)
+            _prune(directory, Path(name).parent)
         kept = sorted(set(files) | {n for n in previous if keep and keep(n) and (directory / n).is_file()})
         _write_json(directory / RECORD, {"generator": "sesrego", "files": {
-            name: hashlib.sha256((directory / name).read_bytes()).hexdigest() for name in kept}})
+            name: hashlib.sha256(files[name]).hexdigest() if name in files else _digest(directory / name)
+            for name in kept}})
         (directory / JOURNAL).unlink()
     except OSError as exc:
         raise OutputError(f"cannot write: {exc.strerror or exc}; run again to complete it", path=directory) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Written(directory, tuple(sorted(files)), tuple(replaced), tuple(removed), interrupted)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _blocked_by_file(directory: Path, name: str) -> bool:

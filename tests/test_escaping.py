@@ -186,3 +186,8 @@ def test_verify_escapes_file_names_it_reports(tmp_path):
     result = run("bundle", "verify", path, "--verification-key", key)
     assert result.exit_code == 2 and "\x1b" not in result.output  # the reader refuses such a name
     assert "'a\\x1b[2J.rego' has an unusable name" in result.stderr
+
+
+def test_usage_errors_escape_the_arguments_they_quote(tmp_path):
+    result = run("bundle", "--claims-file", tmp_path / "x\x1b[2J")
+    assert result.exit_code == 2 and "\x1b" not in result.stderr and "x\\x1b[2J" in result.stderr

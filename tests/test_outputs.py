@@ -83,7 +83,7 @@ def test_a_rebuild_keeps_user_files_and_removes_only_its_own_stale_files(tmp_pat
     assert run("compile", "-o", out).exit_code == 0
     with_user_files(out)
     record = json.loads((out / RECORD).read_text())
-    record["files"]["sesrego/rules/ses_009/ses_009.rego"] = "0" * 64  # an earlier version's rule
+    record["files"]["sesrego/rules/ses_009/ses_009.rego"] = hashlib.sha256(b"package old\n").hexdigest()
     (out / "sesrego/rules/ses_009").mkdir(parents=True)
     (out / "sesrego/rules/ses_009/ses_009.rego").write_text("package old\n")
     (out / RECORD).write_text(json.dumps(record))
@@ -94,6 +94,32 @@ def test_a_rebuild_keeps_user_files_and_removes_only_its_own_stale_files(tmp_pat
     after = snapshot(out)
     assert {name: after.pop(name) for name in USER_FILES} == USER_FILES
     assert after == clean_policy and not (out / "sesrego/rules/ses_009").exists()
+
+
+def test_a_stale_file_someone_changed_is_kept(tmp_path):
+    out = tmp_path / "policy"
+    assert run("compile", "-o", out).exit_code == 0
+    record = json.loads((out / RECORD).read_text())
+    record["files"]["old.rego"] = hashlib.sha256(b"package old\n").hexdigest()
+    record["files"]["edited.rego"] = hashlib.sha256(b"package edited\n").hexdigest()
+    (out / RECORD).write_text(json.dumps(record))
+    (out / "old.rego").write_text("package old\n")
+    (out / "edited.rego").write_text("package edited\n# my change\n")
+    result = run("compile", "-o", out)
+    assert result.exit_code == 0 and "removed 1 stale" in result.stderr
+    assert not (out / "old.rego").exists() and (out / "edited.rego").read_text().endswith("# my change\n")
+    assert f"{out / 'edited.rego'}: kept; it changed since sesrego wrote it" in result.stderr
+    assert "edited.rego" not in json.loads((out / RECORD).read_text())["files"]
+
+
+def test_an_unreadable_record_is_refused_unless_forced(tmp_path, clean_policy):
+    out = tmp_path / "policy"
+    assert run("compile", "-o", out).exit_code == 0
+    (out / RECORD).write_text("[not a record")
+    result = run("compile", "-o", out)
+    assert result.exit_code == 2 and ".sesrego-files.json is not a record sesrego wrote" in result.stderr
+    assert run("compile", "-o", out, "--force").exit_code == 0
+    assert snapshot(out) == clean_policy
 
 
 def test_a_new_file_that_would_replace_a_user_file_needs_force(tmp_path):
