@@ -148,11 +148,12 @@ class Written:
     repaired: bool  # an interrupted earlier run was completed
 
 
-def _record_files(directory: Path, force: bool) -> tuple[set[str] | None, dict[str, str], bool]:
-    """The files sesrego recorded in ``directory`` (None: no record), the digests it recorded, and
-    whether a run was interrupted. With ``force`` an unreadable record counts as none."""
+def _record_files(directory: Path, force: bool) -> tuple[set[str] | None, dict[str, set[str]], bool]:
+    """The files sesrego recorded in ``directory`` (None: no record), the digests each may have (the
+    record's, and an interrupted run's), and whether a run was interrupted. With ``force`` an
+    unreadable record counts as none."""
     own: set[str] | None = None
-    digests: dict[str, str] = {}
+    digests: dict[str, set[str]] = {}
     for name in (RECORD, JOURNAL):
         path = directory / name
         if not path.exists():
@@ -172,7 +173,9 @@ def _record_files(directory: Path, force: bool) -> tuple[set[str] | None, dict[s
                               path=directory) from None
         own = (own or set()) | names
         if isinstance(files, dict):
-            digests.update({k: v for k, v in files.items() if isinstance(v, str)})
+            for file, digest in files.items():
+                if isinstance(digest, str):
+                    digests.setdefault(file, set()).add(digest)
     return own, digests, (directory / JOURNAL).exists()
 
 
@@ -248,7 +251,8 @@ def write_tree(directory: Path, files: Mapping[str, bytes], *, force: bool = Fal
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(body)
             os.chmod(target, _mode_for(directory / name))
-        _write_json(directory / JOURNAL, {"files": sorted(files), "previous": previous})
+        _write_json(directory / JOURNAL, {"files": {name: hashlib.sha256(body).hexdigest()
+                                                    for name, body in sorted(files.items())}, "previous": previous})
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, OSError):
@@ -265,9 +269,10 @@ def write_tree(directory: Path, files: Mapping[str, bytes], *, force: bool = Fal
         for name in previous:
             if name in files or (keep and keep(name)) or not (directory / name).is_file():
                 continue
-            if name in digests and _digest(directory / name) != digests[name]:
+            if name in digests and _digest(directory / name) not in digests[name]:
                 if report:  # a stale file someone changed since sesrego wrote it: theirs now
-                    report(f"{directory / name}: kept; it changed since sesrego wrote it, and is no longer recorded")
+                    report(f"{directory / name}: kept; it changed since sesrego wrote it, and is no longer "
+                           "recorded")
                 continue
             (directory / name).unlink()
             removed.append(name)
