@@ -208,3 +208,16 @@ def test_many_reviewed_api_headings_are_linear():
     text = clean + "\n" + "**List of service APIs reviewed\n" * 100_000
     with pytest.raises(SesregoError, match="no '\\*\\*List of service APIs reviewed"):
         parse_sources([], [Text("crafted.md", text, "0" * 64)])
+
+
+@pytest.mark.parametrize("body,shown", [
+    (b'{"a": ' + b"[" * 3000 + b"]" * 3000 + b"}", "nested"),
+    (b'{"a": NaN}', "NaN is not a JSON number"),
+    (b"\xff", "not UTF-8"),
+])
+def test_inspect_shows_an_unreadable_data_document(tmp_path, body, shown):
+    path = _bundle(tmp_path, [("sesrego/data.json", body)])
+    result = run("bundle", "inspect", path, "-f", "json")
+    assert result.exit_code == 0, result.output
+    [entry] = json.loads(result.stdout)["data"]
+    assert entry["paths"][0].startswith("data.sesrego (unreadable: ") and shown in entry["paths"][0]
