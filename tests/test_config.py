@@ -191,7 +191,7 @@ def _text(document, yaml_syntax: bool) -> str:
     return json.dumps(document, allow_nan=True)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(documents, st.booleans())
 def test_any_configuration_file_loads_or_is_one_clean_error(tmp_path, document, yaml_syntax):
@@ -211,7 +211,7 @@ def test_any_configuration_file_loads_or_is_one_clean_error(tmp_path, document, 
     json.dumps(loaded.config, allow_nan=False)  # no NaN or Infinity reaches OPA
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=200), st.booleans())
 def test_any_bytes_load_or_are_one_clean_error(tmp_path, raw, yaml_syntax):
     path = tmp_path / ("raw.yaml" if yaml_syntax else "raw.json")
