@@ -16,11 +16,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from .engine import Result, data_document, query
 from .errors import EngineError, SesregoError, printable
-from .render import Tree
+
+if TYPE_CHECKING:  # the CLI reads this module's defaults without loading the engine
+    from .engine import Result
+    from .render import Tree
 
 #: Seconds to wait for the TCP (and TLS) connection (--opa-connect-timeout).
 CONNECT_TIMEOUT = 5.0
@@ -220,6 +223,8 @@ class Server:
         self.options, self._connection = state["options"], None
 
     def evaluate(self, raw: bytes, waivers: Sequence[Mapping] = (), *, shared: bool = False) -> Result:
+        from .engine import Result, query
+
         if self._connection is None:
             self._connection = Connection(self.options)
         value = self._connection.post_query(query(waivers, shared=shared), raw)
@@ -237,6 +242,8 @@ class Server:
 
 def push(options: ServerOptions, tree: Tree, config: Mapping | None = None) -> int:
     """Upload every non-test policy and ``data.sesrego`` (facts and configuration)."""
+    from .engine import data_document
+
     connection = Connection(options)
     opa = connection.client
     try:
