@@ -22,10 +22,8 @@ import io
 import json
 import os
 import re
-import secrets
 import stat
 import threading
-import zipfile
 from dataclasses import dataclass
 
 from .errors import InputError
@@ -194,6 +192,8 @@ def _int(text: str) -> int | _Verbatim:
 
 
 def _zip_problem(raw: bytes, name: str) -> str:
+    import zipfile
+
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             names = archive.namelist()
@@ -309,7 +309,7 @@ def plan_parts(raw: bytes, name: str, parts: int, limits: Limits = Limits()) -> 
     raw = utf8(raw, name)
     plan = _parse(raw, name, parse_float=_Verbatim)
     check_plan(plan, name, limits)
-    nonce = secrets.token_hex(8)
+    nonce = os.urandom(8).hex()
     numbers: list[str] = []
 
     def verbatim(value: object) -> str:
