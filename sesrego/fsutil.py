@@ -51,9 +51,22 @@ def _mode_for(path: Path) -> int:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    path = Path(path)
-    if path.is_dir():
-        raise OutputError("is a directory", path=path)
+    """Write ``data`` to ``path`` whole or not at all (see the module docstring).
+
+    A symbolic link is written through (the link stays); a device or pipe (``/dev/stdout``,
+    a FIFO) is written to directly, as it cannot be replaced.
+    """
+    given = Path(path)
+    if given.is_dir():
+        raise OutputError("is a directory", path=given)
+    if given.exists() and not given.is_file():
+        try:
+            with open(given, "wb") as handle:
+                handle.write(data)
+            return
+        except OSError as exc:
+            raise OutputError(f"cannot write: {exc.strerror or exc}", path=given) from None
+    path = Path(os.path.realpath(given)) if given.is_symlink() else given
     _ensure_parent(path)
     mode = _mode_for(path)
     try:
@@ -100,6 +113,8 @@ def check_writable(path: Path) -> None:
         raise OutputError(f"cannot write: {parent} is not a directory", path=path)
     if path.exists() and not os.access(path, os.W_OK):
         raise OutputError("cannot write: permission denied", path=path)
+    if path.exists() and not path.is_file():
+        return  # a device or pipe is written in place
     try:
         fd, probe = tempfile.mkstemp(prefix=".sesrego-probe.", dir=parent)
         os.close(fd)

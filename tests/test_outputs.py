@@ -356,3 +356,30 @@ def test_oci_layout_refuses_a_directory_that_is_no_layout(tmp_path):
     (layout / "oci-layout").write_text("{}")
     result = run("bundle", "-o", tmp_path / "b.tar.gz", "--oci-layout", layout)
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+# --- scan -o through links and into pipes -------------------------------------------------------------
+
+
+def test_a_report_is_written_through_a_symbolic_link_which_stays(tmp_path):
+    target, link = tmp_path / "reports" / "latest.json", tmp_path / "report.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    link.symlink_to(target)
+    result = run("scan", "-j", "1", "--format", "json", ROOT / "tests/fixtures/plans/one-warning.json", "-o", link)
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and json.loads(target.read_text())["summary"]["warn"] == 1
+
+
+def test_a_report_into_a_fifo_is_written_in_place(tmp_path):
+    import threading
+
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    result = run("scan", "-j", "1", "--format", "json", ROOT / "tests/fixtures/plans/one-warning.json", "-o", fifo)
+    reader.join()
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and json.loads(received[0])["summary"]["warn"] == 1
