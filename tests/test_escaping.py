@@ -85,8 +85,8 @@ def test_hostile_catalog_titles_and_guidance_text_stay_data(tmp_path):
 # --- terminals and logs -------------------------------------------------------------------------------
 
 
-def _bad_plan(directory, name: str) -> str:
-    path = os.path.join(os.fsencode(directory), os.fsencode(name)) if isinstance(name, str) else name
+def _bad_plan(directory, name: str | bytes) -> str:
+    path = os.path.join(os.fsencode(directory), os.fsencode(name))
     with open(path, "wb") as handle:
         handle.write(b"{not json")
     return os.fsdecode(path)
