@@ -15,18 +15,21 @@ root so every path stays inside ``roots``. A signed bundle's signature covers th
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
 import json
+import re
 import tarfile
-from zlib import error as zlib_error
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from zlib import error as zlib_error
 
 from . import __version__
-from .errors import BundleError
-from .fsutil import atomic_directory, atomic_write
+from .errors import BundleError, OutputError
+from .fsutil import Written, atomic_write, check_writable, distinct_outputs, refuse_special_directory, write_tree
 from .model import Program
 from .render import Tree
 from .sources import DEFAULT_DIR
@@ -59,20 +62,88 @@ def policy_files(tree: Tree, *, tests: bool = True) -> dict[str, bytes]:
     return {path: body for path, body in tree.files.items() if tests or not path.endswith("_test.rego")}
 
 
-def write_policy_dir(tree: Tree, out: Path, *, extra: Mapping[str, bytes] = (), config: Mapping | None = None) -> None:
-    """A policy directory for conftest: ``.rego`` files (with tests) and one ``data.json``.
+def policy_dir_files(tree: Tree, config: Mapping | None = None) -> dict[str, bytes]:
+    """The files of a policy directory for conftest: ``.rego`` files (with tests) and ``data.json``.
 
     ``data.json`` holds ``{"sesrego": {...}}`` so that ``conftest -d DIR/data.json`` (or OPA's
     file loader) puts it at ``data.sesrego``.
     """
     files = dict(policy_files(tree))
     files["data.json"] = json_bytes({ROOT: data_content(tree, config)})
-    files.update(dict(extra))
-    with atomic_directory(out) as tmp:
-        for path, body in sorted(files.items()):
-            target = tmp / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(body)
+    return files
+
+
+def write_policy_dir(tree: Tree, out: Path, *, config: Mapping | None = None, force: bool = False,
+                     report: Callable[[str], None] | None = None) -> Written:
+    """Write the policy directory as sesrego's own files in ``out`` (see :func:`sesrego.fsutil.write_tree`)."""
+    return write_tree(Path(out), policy_dir_files(tree, config), force=force, report=report)
+
+
+def cross_check_json(program: Program) -> dict:
+    """The ``--cross-check-report`` document: what the guidance and the catalogs disagree on."""
+    return {"cross_check": [{"kind": i.kind, "api_version": i.api_version, "action": i.action,
+                             "message": i.message, "source": i.source, "line": i.line} for i in program.cross_check]}
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOptions:
+    """What ``sesrego bundle`` builds and where it writes it."""
+
+    output: Path
+    signing: object | None = None  # sesrego.signing.SigningOptions
+    oci_layout: Path | None = None
+    oci_tag: str = "latest"
+    sources: bool = True
+    cross_check_report: Path | None = None
+    force: bool = False  # --oci-layout may replace files sesrego did not write
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    output: Path
+    size: int
+    revision: str
+    signed: bool
+    oci: object | None = None  # sesrego.oci.Layout
+    oci_written: Written | None = None
+
+
+def check_outputs(options: BuildOptions) -> None:
+    """Refuse, before building, outputs that collide or cannot be written."""
+    distinct_outputs([options.output, options.cross_check_report], [options.oci_layout])
+    for path in (options.output, options.cross_check_report):
+        if path is not None:
+            check_writable(path)
+    if options.oci_layout is not None:
+        refuse_special_directory(options.oci_layout)
+        if options.oci_layout.exists() and not options.oci_layout.is_dir():
+            raise OutputError("exists and is not a directory", path=options.oci_layout)
+
+
+def build(program: Program, tree: Tree, config: Mapping | None, options: BuildOptions, *,
+          report: Callable[[str], None] | None = None) -> Built:
+    """Build, sign and write the bundle (and its OCI layout and cross-check report, if asked)."""
+    check_outputs(options)
+    files = bundle_files(program, tree, config, sources=options.sources)
+    if options.signing is not None:
+        from .signing import sign
+
+        files = sign(files, options.signing)
+    data = tar_gz(files)
+    revision = json.loads(files[MANIFEST])["revision"]
+    layout = written = None
+    if options.oci_layout is not None:
+        from .oci import oci_layout, write_oci_layout
+
+        layout = oci_layout(data, tag=options.oci_tag, filename=Path(options.output).name,
+                            annotations={"org.opencontainers.image.revision": revision,
+                                         "org.opencontainers.image.version": __version__})
+        written = write_oci_layout(options.oci_layout, layout, tag=options.oci_tag, force=options.force,
+                                   report=report)
+    atomic_write(Path(options.output), data)
+    if options.cross_check_report is not None:
+        atomic_write(options.cross_check_report, json_bytes(cross_check_json(program)))
+    return Built(Path(options.output), len(data), revision, options.signing is not None, layout, written)
 
 
 def source_paths(program: Program) -> dict[str, str]:
@@ -81,14 +152,19 @@ def source_paths(program: Program) -> dict[str, str]:
     kinds |= {g.source.name: "guidance" for g in program.guidance}
     paths: dict[str, str] = {}
     for source in program.sources:
-        base = source.name.replace("\\", "/").rsplit("/", 1)[-1] or "source"
-        stem = base[:-3] if base.endswith(".md") else base
+        base = source.name.replace("\\", "/").rsplit("/", 1)[-1]
+        stem = _SAFE_NAME.sub("_", base[:-3] if base.endswith(".md") else base).strip(".") or "source"
         path, n = f"{SOURCES_DIR}/{kinds[source.name]}/{stem}.md", 1
         while path in paths.values():
             n += 1
             path = f"{SOURCES_DIR}/{kinds[source.name]}/{stem}-{n}.md"
         paths[source.name] = path
     return paths
+
+
+#: Characters a recorded source's name keeps in the bundle; any other becomes "_" (a bundle
+#: entry name never holds a newline, a control character or a path separator).
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def _source_location(name: str) -> Path:
@@ -203,7 +279,7 @@ def read_bundle(path: Path, *, limit: int = MAX_BUNDLE_BYTES, max_entries: int =
         raise BundleError(f"bundle is {size} bytes, over the {limit}-byte limit", path=path)
     files: dict[str, bytes] = {}
     try:
-        with tarfile.open(path, mode="r:gz") as tar:
+        with _open_tar(path, limit) as tar:
             wanted: dict[str, tarfile.TarInfo] = {}
             total = count = 0
             for info in tar:
@@ -220,7 +296,7 @@ def read_bundle(path: Path, *, limit: int = MAX_BUNDLE_BYTES, max_entries: int =
                 if key in wanted:
                     raise BundleError(f"bundle holds {key} twice", path=path)
                 wanted[key] = info
-        with tarfile.open(path, mode="r:gz") as tar:
+        with _open_tar(path, limit) as tar:
             for info in tar:
                 key = info.name[2:] if info.name.startswith("./") else info.name
                 if info.isdir() or wanted.get(key) is None or wanted[key].offset != info.offset:
@@ -229,9 +305,74 @@ def read_bundle(path: Path, *, limit: int = MAX_BUNDLE_BYTES, max_entries: int =
                 files[key] = handle.read(limit + 1) if handle else b""
                 if len(files[key]) != info.size:
                     raise BundleError(f"bundle entry {key!r} changed while it was read", path=path)
-    except (tarfile.TarError, OSError, EOFError, zlib_error) as exc:
+    except (tarfile.TarError, OSError, EOFError, zlib_error, gzip.BadGzipFile) as exc:
         raise BundleError(f"not a gzipped tar bundle: {exc}", path=path) from None
     return files
+
+
+class _Bounded(io.RawIOBase):
+    """A decompressed tar stream that refuses to be read or sought past ``bound`` bytes.
+
+    tarfile reads a GNU long-name or PAX header's data in one ``read(size)`` taken from the
+    header; refusing the request before it is made keeps the bundle's size promise for header
+    data too, so a small bundle that declares a huge header costs nothing.
+    """
+
+    def __init__(self, raw, bound: int, limit: int, path: Path) -> None:
+        super().__init__()
+        self._raw, self._bound, self._limit, self._path = raw, bound, limit, path
+
+    def _check(self, end: int) -> None:
+        if end > self._bound:
+            raise BundleError(f"bundle unpacks to more than {self._limit} bytes (tar headers included)",
+                              path=self._path)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        position = self._raw.tell()
+        if size is None or size < 0:
+            size = self._bound - position + 1
+        self._check(position + size if size > 0 else position)
+        return self._raw.read(size)
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            self._check(offset)
+        elif whence == io.SEEK_CUR:
+            self._check(self._raw.tell() + offset)
+        else:
+            raise io.UnsupportedOperation("seek from the end of a bundle stream")
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+@contextlib.contextmanager
+def _open_tar(path: Path, limit: int) -> Iterator[tarfile.TarFile]:
+    """The bundle's tar, its decompressed stream bounded by ``limit`` plus as much again for headers."""
+    stream = _Bounded(gzip.open(path, "rb"), limit + min(limit, 16 * 1024 * 1024), limit, path)
+    try:
+        with tarfile.open(fileobj=stream, mode="r:") as tar:
+            yield tar
+    finally:
+        stream.close()
 
 
 def _check_entry(path: Path, info: tarfile.TarInfo, limit: int) -> None:

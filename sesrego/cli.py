@@ -1,21 +1,77 @@
-"""The ``sesrego`` command line: thin click commands that hand off to the modules."""
+"""The ``sesrego`` command line: thin click commands that hand off to the modules.
+
+Each command maps its flags to one call and prints the result. Every command runs inside
+one error boundary (:class:`_Boundary`): a :class:`~sesrego.errors.SesregoError` is printed as
+one line (``Error: <file>: <problem>``) with exit status 2; any other exception, an
+exhausted resource included, becomes such a line too (naming the input being read when
+there is one), never a traceback; Ctrl-C is one line and exit status 130, and leaves no
+partial output file. Results go to standard output, notes and errors to standard error.
+"""
 
 from __future__ import annotations
 
+import errno
 import functools
-import json
+import os
 import sys
+from contextvars import ContextVar
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .errors import CrossCheckError, SesregoError
+from .errors import CrossCheckError, SesregoError, as_user_error, printable
 from .formats import FORMATS
-from .plan import MAX_INPUT_BYTES, MAX_POLICY_CHARS
+from .plan import INPUT_TIMEOUT, MAX_INPUT_BYTES, MAX_POLICY_CHARS
 from .terraform.options import MAX_EVAL_STEPS, MAX_FILE_BYTES, MAX_VALUE_BYTES
 
 DEFAULT_BUNDLE = Path("bundles/sesrego.tar.gz")
+
+#: What the running command is reading, named by the error boundary when something fails.
+_SUBJECT: ContextVar[str | None] = ContextVar("sesrego_subject", default=None)
+
+
+def _about(subject: object) -> None:
+    _SUBJECT.set(str(subject))
+
+
+class _Boundary(click.Group):
+    """The click group whose every command runs inside the error boundary."""
+
+    def invoke(self, ctx: click.Context):
+        token = _SUBJECT.set(None)
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except click.ClickException as exc:  # click's own usage errors quote arguments (file names) too
+            if not isinstance(exc, SesregoError):
+                exc.message = printable(exc.message, keep_newlines=True)
+            raise
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:  # the reader of our output went away: click handles it
+                raise
+            raise as_user_error(exc, _SUBJECT.get()) from None
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the boundary
+            subject = _SUBJECT.get() or f"sesrego {ctx.invoked_subcommand or ''}".strip()
+            raise as_user_error(exc, None if isinstance(exc, KeyboardInterrupt) else subject) from None
+        finally:
+            _SUBJECT.reset(token)
+
+
+def _note(line: str) -> None:
+    click.echo(printable(line), err=True)
+
+
+def _emit(text: str, out: Path | None = None) -> None:
+    """The command's result, on standard output or atomically to ``out``; never a half-written file."""
+    data = text.encode("utf-8", "backslashreplace")
+    if out is not None:
+        from .fsutil import atomic_write
+
+        atomic_write(out, data)
+    else:
+        click.echo(data, nl=not text.endswith("\n"))
 
 
 def _source_flags(command):
@@ -43,33 +99,41 @@ def _source_options(command):
     return wrapper
 
 
+def _cross_check_report_option(command):
+    return click.option("--cross-check-report", type=click.Path(dir_okay=False, path_type=Path),
+                        help="Write the guidance/catalog cross-check as JSON to this file.")(command)
+
+
 def _report_cross_check(program, strict: bool, report_path: Path | None) -> None:
-    from .bundle import json_bytes
+    """The cross-check on stderr (and in ``report_path``); with ``strict``, an error if it found anything."""
+    from .bundle import cross_check_json, json_bytes
     from .fsutil import atomic_write
 
     items = program.cross_check
     if report_path is not None:
-        atomic_write(report_path, json_bytes({"cross_check": [
-            {"kind": i.kind, "api_version": i.api_version, "action": i.action, "message": i.message,
-             "source": i.source, "line": i.line} for i in items]}))
+        atomic_write(report_path, json_bytes(cross_check_json(program)))
     kinds: dict[str, list] = {}
     for item in items:
         kinds.setdefault(item.kind, []).append(item)
     for kind, group in sorted(kinds.items()):
         shown = "; ".join(i.message for i in group[:3]) + (f"; and {len(group) - 3} more" if len(group) > 3 else "")
-        click.echo(f"cross-check: {len(group)} {kind}: {shown}", err=True)
+        _note(f"cross-check: {len(group)} {kind}: {shown}")
     if strict and items:
         raise CrossCheckError(f"--strict: {len(items)} cross-check finding(s) between guidance and catalogs"
                               + (f" (see {report_path})" if report_path else ""))
 
 
-def _config(paths):
-    from .config import load_config
+def _configuration(paths, program):
+    """The ``--data`` files, checked against the compiled rule ids; notes go to stderr."""
+    from .config import load_configuration
 
-    return load_config([Path(p) for p in paths])
+    configuration = load_configuration([Path(p) for p in paths], [rule.id for rule in program.rules])
+    for note in configuration.notes:
+        _note(note)
+    return configuration
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=_Boundary, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="sesrego")
 def cli() -> None:
     """Check Terraform against AWS's SES data-perimeter guidance.
@@ -84,9 +148,14 @@ def cli() -> None:
 
 @cli.command("compile")
 @click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Policy directory to write (.rego files, tests, data.json, compile-report.json).")
+              help="Policy directory to write (.rego files, tests, data.json). sesrego writes only its own "
+                   "files there and records them in .sesrego-files.json.")
+@click.option("--force", is_flag=True,
+              help="Write into a non-empty directory sesrego did not write, replacing same-named files "
+                   "(each is listed on stderr).")
+@_cross_check_report_option
 @_source_options
-def compile_command(out: Path, program, tree, strict: bool) -> None:
+def compile_command(out: Path, force: bool, cross_check_report: Path | None, program, tree, strict: bool) -> None:
     """Compile the guidance into a policy directory for conftest.
 
     \b
@@ -94,16 +163,19 @@ def compile_command(out: Path, program, tree, strict: bool) -> None:
       sesrego compile -o policy/
       conftest test --all-namespaces -p policy/ -d policy/data.json plan.json
     """
-    from .bundle import json_bytes, write_policy_dir
+    from .bundle import write_policy_dir
+    from .fsutil import check_writable, distinct_outputs, refuse_special_directory
 
-    _report_cross_check(program, strict, None)
-    write_policy_dir(tree, out, extra={"compile-report.json": json_bytes(_cross_check_json(program))})
-    click.echo(f"wrote {out}/ ({len(tree.files)} Rego files, data.json)", err=True)
-
-
-def _cross_check_json(program) -> dict:
-    return {"cross_check": [{"kind": i.kind, "api_version": i.api_version, "action": i.action,
-                             "message": i.message, "source": i.source, "line": i.line} for i in program.cross_check]}
+    _about(out)
+    refuse_special_directory(out)
+    distinct_outputs([cross_check_report], [out])
+    if cross_check_report is not None:
+        check_writable(cross_check_report)
+    _report_cross_check(program, strict, cross_check_report)
+    written = write_policy_dir(tree, out, force=force, report=_note)
+    rego = sum(1 for name in written.files if name.endswith(".rego"))
+    removed = f", removed {len(written.removed)} stale" if written.removed else ""
+    _note(f"wrote {out}/ ({rego} Rego files, data.json{removed})")
 
 
 def _bundle_source_options(command):
@@ -140,14 +212,19 @@ _ALGORITHMS = click.Choice(["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"
               help="Add an issued-at claim (now, or $SOURCE_DATE_EPOCH). Without it a signed bundle is "
                    "byte-identical across builds.")
 @click.option("--oci-layout", type=click.Path(file_okay=False, path_type=Path),
-              help="Also write an OCI image layout of the bundle to this directory (for `oras cp`).")
+              help="Also write an OCI image layout of the bundle to this directory (for `oras cp`); an "
+                   "existing layout keeps its other tags.")
 @click.option("--oci-tag", default="latest", show_default=True, help="Tag of the image in the OCI layout.")
+@click.option("--force", is_flag=True,
+              help="Let --oci-layout write into a non-empty directory sesrego did not write, replacing "
+                   "same-named files (each is listed on stderr).")
 @click.option("--no-sources", is_flag=True,
               help="Do not record the source documents in the bundle (sesrego diff needs them).")
+@_cross_check_report_option
 @_bundle_source_options
 @click.pass_context
 def bundle_command(ctx, out: Path, data_files, signing_key, signing_alg, key_id, scope, claims_file, iat,
-                   oci_layout, oci_tag, no_sources, catalogs, guidance, strict) -> None:
+                   oci_layout, oci_tag, force, no_sources, cross_check_report, catalogs, guidance, strict) -> None:
     """Build an OPA bundle (gzipped tar, roots ["sesrego"], rego_version 1).
 
     Without a subcommand, builds the bundle; `bundle verify` and `bundle inspect` read one.
@@ -168,37 +245,28 @@ def bundle_command(ctx, out: Path, data_files, signing_key, signing_alg, key_id,
             raise click.UsageError(f"build options ({', '.join(given)}) do not apply to "
                                    f"`bundle {ctx.invoked_subcommand}`")
         return
-    from .bundle import bundle_files, json_bytes, tar_gz
+    from .bundle import BuildOptions, build, check_outputs
     from .compiler import compile_tree
-    from .fsutil import atomic_write
 
-    program, tree = compile_tree(catalogs, guidance)
-    config = _config(data_files)
-    _report_cross_check(program, strict, None)
-    files = bundle_files(program, tree, config, sources=not no_sources)
+    signing = None
     if signing_key is not None:
-        from .signing import SigningOptions, sign
+        from .signing import SigningOptions
 
-        files = sign(files, SigningOptions(key=signing_key, algorithm=signing_alg, key_id=key_id, scope=scope,
-                                           claims_file=claims_file, iat=iat))
+        signing = SigningOptions(key=signing_key, algorithm=signing_alg, key_id=key_id, scope=scope,
+                                 claims_file=claims_file, iat=iat)
     elif signing_alg or key_id or scope or claims_file or iat:
         raise click.UsageError("--signing-alg, --key-id, --scope, --claims-file and --iat need --signing-key")
-    data = tar_gz(files)
-    if oci_layout is not None:
-        from .oci import oci_layout as make_layout, write_oci_layout
-
-        revision = json.loads(files[".manifest"])["revision"]
-        layout = make_layout(data, tag=oci_tag, filename=out.name,
-                             annotations={"org.opencontainers.image.revision": revision,
-                                          "org.opencontainers.image.version": __version__})
-        write_oci_layout(oci_layout, layout)
-        click.echo(f"wrote {oci_layout}/ (OCI image layout, tag {oci_tag}, manifest {layout.manifest_digest})",
-                   err=True)
-    atomic_write(out, data)
-    atomic_write(out.parent / "compile-report.json", json_bytes(_cross_check_json(program)))
-    signed = ", signed" if signing_key is not None else ""
-    click.echo(f"wrote {out} ({len(data)} bytes, revision {json.loads(files['.manifest'])['revision']}{signed})",
-               err=True)
+    options = BuildOptions(output=out, signing=signing, oci_layout=oci_layout, oci_tag=oci_tag,
+                           sources=not no_sources, cross_check_report=cross_check_report, force=force)
+    _about(out)
+    check_outputs(options)
+    program, tree = compile_tree(catalogs, guidance)
+    configuration = _configuration(data_files, program)
+    _report_cross_check(program, strict, None)
+    built = build(program, tree, configuration.config, options, report=_note)
+    if built.oci is not None:
+        _note(f"wrote {oci_layout}/ (OCI image layout, tag {oci_tag}, manifest {built.oci.manifest_digest})")
+    _note(f"wrote {out} ({built.size} bytes, revision {built.revision}{', signed' if built.signed else ''})")
 
 
 @bundle_command.command("verify")
@@ -223,15 +291,17 @@ def bundle_verify_command(bundle_path: Path, verification_key: Path, signing_alg
     from .bundle import read_bundle
     from .signing import verify
 
+    _about(bundle_path)
     files = read_bundle(bundle_path)
     result = verify(files, verification_key, algorithm=signing_alg, key_id=key_id, scope=scope)
+    shown = printable(bundle_path)
     if result.ok:
-        kid = f", key id {result.key_id}" if result.key_id else ""
-        click.echo(f"{bundle_path}: verified ({result.algorithm}{kid}, {result.files} files)")
+        kid = f", key id {printable(result.key_id)}" if result.key_id else ""
+        click.echo(f"{shown}: verified ({result.algorithm}{kid}, {result.files} files)")
         return
     for problem in result.problems:
-        click.echo(f"{bundle_path}: {problem}")
-    click.echo(f"Error: {bundle_path}: verification failed ({len(result.problems)} problem(s))", err=True)
+        click.echo(printable(f"{shown}: {problem}"))
+    click.echo(f"Error: {shown}: verification failed ({len(result.problems)} problem(s))", err=True)
     sys.exit(1)
 
 
@@ -252,8 +322,9 @@ def bundle_inspect_command(bundle_path: Path, fmt: str) -> None:
     from .bundle import read_bundle
     from .inspect import inspect, render_json, render_table
 
+    _about(bundle_path)
     report = inspect(read_bundle(bundle_path))
-    click.echo(render_json(report) if fmt == "json" else render_table(report), nl=False)
+    _emit(render_json(report) if fmt == "json" else render_table(report))
 
 
 @cli.command("diff")
@@ -286,11 +357,14 @@ def diff_command(old, new, old_catalog, old_guidance, new_catalog, new_guidance,
     """
     from .drift import drift, load_side, overlay, render_json, render_text
 
+    _about(old or "builtin")
     old_side = overlay(load_side(old), old_catalog, old_guidance)
+    _about(new or "builtin")
     new_side = overlay(load_side(new), new_catalog, new_guidance)
+    _SUBJECT.set(None)
     report = drift(old_side, new_side)
     render = render_json if fmt == "json" else render_text
-    click.echo(render(report, old_side.label, new_side.label), nl=False)
+    _emit(render(report, old_side.label, new_side.label))
     sys.exit(report["exit_status"])
 
 
@@ -307,7 +381,40 @@ def test_command(use_opa: bool, verbose: bool, program, tree, strict: bool) -> N
     """
     from .testing import run_tests
 
-    sys.exit(run_tests(program, tree, use_opa=use_opa, verbose=verbose))
+    run = run_tests(program, tree, use_opa=use_opa)
+    for line in run.lines(verbose):
+        click.echo(printable(line, keep_newlines=True))
+    sys.exit(run.exit_status)
+
+
+def _server_options(command):
+    """How to reach an OPA server: --opa-url and its token, TLS and timeout options."""
+    from .server import CONNECT_TIMEOUT, READ_TIMEOUT
+
+    options = [
+        click.option("--opa-client-key", type=click.Path(dir_okay=False),
+                     help="Private key of --opa-client-cert, if it is not in the same file."),
+        click.option("--opa-client-cert", type=click.Path(dir_okay=False),
+                     help="Client certificate (PEM) for an OPA server that requires mutual TLS."),
+        click.option("--opa-ca-cert", type=click.Path(dir_okay=False),
+                     help="CA bundle (PEM) to verify an https OPA server with, instead of the system's."),
+        click.option("--opa-timeout", type=click.FloatRange(0, min_open=True), default=READ_TIMEOUT,
+                     show_default=True, help="Seconds to wait for each answer of the OPA server."),
+        click.option("--opa-connect-timeout", type=click.FloatRange(0, min_open=True), default=CONNECT_TIMEOUT,
+                     show_default=True, help="Seconds to wait for the connection to the OPA server."),
+        click.option("--opa-token", envvar="SESREGO_OPA_TOKEN", show_envvar=True,
+                     help="Bearer token for an OPA server run with --authentication=token."),
+    ]
+    for option in options:
+        command = option(command)
+    return command
+
+
+def _server(opa_url, opa_token, opa_connect_timeout, opa_timeout, opa_ca_cert, opa_client_cert, opa_client_key):
+    from .server import ServerOptions
+
+    return ServerOptions(url=opa_url, token=opa_token or None, ca_cert=opa_ca_cert, client_cert=opa_client_cert,
+                         client_key=opa_client_key, connect_timeout=opa_connect_timeout, timeout=opa_timeout)
 
 
 class _ScanCommand(click.Command):
@@ -351,12 +458,14 @@ def _reader_options(tf_vars, tf_var_files, max_eval_steps, max_value_bytes, max_
               help="Configuration file (JSON/YAML holding sesrego.config), as for conftest --data. Repeatable.")
 @click.option("--engine", type=click.Choice(["embedded", "opa"]), default="embedded", show_default=True,
               help="embedded: OPA's Go engine in-process; opa: `opa eval` on the bundle.")
-@click.option("--opa-url", help="Ask an OPA server holding the sesrego policies (see `sesrego push`).")
+@click.option("--opa-url", help="Ask an OPA server holding the sesrego policies (see `sesrego push`); its own "
+                                "configuration applies.")
+@_server_options
 @click.option("-j", "--jobs", type=click.IntRange(0), default=0, help="Worker processes (0: one per core).")
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file instead of standard output.")
 @click.option("--max-input-bytes", type=click.IntRange(1), default=MAX_INPUT_BYTES,
-              help="Refuse larger inputs (default 512 MiB).")
+              help="Refuse larger inputs, while reading them (default 512 MiB).")
 @click.option("--max-policy-chars", type=click.IntRange(1), default=MAX_POLICY_CHARS,
               help="Refuse longer policy strings (default 1 MiB).")
 @click.option("--var", "tf_vars", multiple=True, metavar="NAME=VALUE",
@@ -368,14 +477,20 @@ def _reader_options(tf_vars, tf_var_files, max_eval_steps, max_value_bytes, max_
               help="Refuse a .tf root module whose evaluation takes more steps.")
 @click.option("--max-value-bytes", type=click.IntRange(1), default=MAX_VALUE_BYTES, show_default=True,
               help="Refuse a .tf root module that builds a larger value.")
+@click.option("--input-timeout", type=click.FloatRange(0, min_open=True), default=INPUT_TIMEOUT,
+              show_default=True, help="Seconds to wait for a program to open a FIFO given as input.")
 @_source_options
-def scan_command(paths, fmt, fail_on, data_files, engine, opa_url, jobs, out, max_input_bytes, max_policy_chars,
-                 tf_vars, tf_var_files, max_eval_steps, max_value_bytes, program, tree, strict) -> None:
+def scan_command(paths, fmt, fail_on, data_files, engine, opa_url, opa_token, opa_connect_timeout, opa_timeout,
+                 opa_ca_cert, opa_client_cert, opa_client_key, jobs, out, max_input_bytes, max_policy_chars,
+                 tf_vars, tf_var_files, max_eval_steps, max_value_bytes, input_timeout, program, tree,
+                 strict) -> None:
     """Scan Terraform plans (`terraform show -json`), .tf files and directories.
 
     PATHS are plan JSON files, .tf files, directories of .tf files (searched recursively,
-    .terraform/ skipped) or - for a plan on standard input. Exit status: 0 no deny-level
-    finding, 1 at least one (--fail-on warn: or a warning), 2 bad usage or unreadable input.
+    .terraform/ skipped), - for a plan on standard input, or a FIFO such as
+    <(terraform show -json tfplan). Exit status: 0 no deny-level finding, 1 at least one
+    (--fail-on warn: or a warning), 2 bad usage or an input that could not be read, 130
+    interrupted.
 
     \b
     Examples:
@@ -383,43 +498,52 @@ def scan_command(paths, fmt, fail_on, data_files, engine, opa_url, jobs, out, ma
       sesrego scan infra/ --format sarif -o sesrego.sarif
       terraform show -json tfplan | sesrego scan - --data sesrego.yaml
     """
+    from .fsutil import check_writable
     from .formats import render
-    from .fsutil import atomic_write
     from .plan import Limits
-    from .scan import ScanOptions, read_stdin
+    from .scan import ScanOptions
 
-    options = ScanOptions(config=_config(data_files), limits=Limits(max_input_bytes, max_policy_chars),
-                          engine=engine, jobs=jobs, fail_on=fail_on,
+    if out is not None:
+        check_writable(out)
+        if out.exists() and any(p != "-" and os.path.exists(p) and os.path.samefile(p, out) for p in paths):
+            raise SesregoError("is also an input of this scan; the report would replace it", path=out)
+    evaluator = None
+    if opa_url:
+        from .server import Server
+
+        if engine != "embedded":
+            raise click.UsageError("--engine and --opa-url choose different engines; give one")
+        evaluator = Server(_server(opa_url, opa_token, opa_connect_timeout, opa_timeout, opa_ca_cert,
+                                   opa_client_cert, opa_client_key))
+        if data_files:
+            _note(f"note: with --opa-url the server's own configuration applies; {', '.join(data_files)} "
+                  "is not sent (it would change the server for every client)")
+        config, configuration = {}, {"source": "server"}
+    else:
+        loaded = _configuration(data_files, program)
+        config = loaded.config
+        configuration = {"source": "files", "files": list(loaded.files)} if loaded.files else {"source": "none"}
+    options = ScanOptions(config=config, limits=Limits(max_input_bytes, max_policy_chars, input_timeout),
+                          engine=engine, jobs=jobs, fail_on=fail_on, configuration=configuration,
                           reader=_reader_options(tf_vars, tf_var_files, max_eval_steps, max_value_bytes,
                                                  max_input_bytes))
-    stdin = read_stdin() if "-" in paths else None
-    if opa_url:
-        from .server import scan_with_server
-
-        report = scan_with_server(opa_url, paths, program, options, stdin=stdin)
-    else:
-        report = _scan_with_progress(paths, program, tree, options, stdin)
-    color = out is None and sys.stdout.isatty()
-    text = render(report, fmt, color=color)
-    if out is not None:
-        atomic_write(out, text.encode())
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
+    report = _scan_with_progress(paths, program, tree, options, evaluator)
+    _emit(render(report, fmt, color=out is None and sys.stdout.isatty()), out)
     for result in report.inputs:
         for warning in result.warnings:
-            click.echo(f"warning: {warning}", err=True)
+            _note(f"warning: {warning}")
     for result in report.failed_inputs:
-        click.echo(f"error: {result.error}", err=True)
+        _note(f"error: {result.error}")
     sys.exit(report.exit_status)
 
 
-def _scan_with_progress(paths, program, tree, options, stdin):
+def _scan_with_progress(paths, program, tree, options, evaluator):
     from .scan import scan
 
     if len(paths) < 8 or not sys.stderr.isatty():
-        return scan(paths, program, tree, options, stdin=stdin)
+        return scan(paths, program, tree, options, evaluator=evaluator)
     with click.progressbar(length=len(paths), label="scanning", file=sys.stderr) as bar:
-        return scan(paths, program, tree, options, stdin=stdin, progress=bar.update)
+        return scan(paths, program, tree, options, evaluator=evaluator, progress=bar.update)
 
 
 @cli.command("rules")
@@ -446,10 +570,12 @@ def rules_command(rule_id, markdown, program, tree, strict) -> None:
 
 @cli.command("push")
 @click.option("--opa-url", required=True, help="OPA server, e.g. http://localhost:8181.")
+@_server_options
 @click.option("--data", "data_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
               help="Configuration to upload with the facts (sesrego.config).")
 @_source_options
-def push_command(opa_url, data_files, program, tree, strict) -> None:
+def push_command(opa_url, opa_token, opa_connect_timeout, opa_timeout, opa_ca_cert, opa_client_cert, opa_client_key,
+                 data_files, program, tree, strict) -> None:
     """Upload the compiled policies and data to an OPA server's REST API.
 
     \b
@@ -458,10 +584,12 @@ def push_command(opa_url, data_files, program, tree, strict) -> None:
       sesrego push --opa-url http://localhost:8181
       sesrego scan --opa-url http://localhost:8181 plan.json
     """
-    from .server import push
+    from .server import base_url, push
 
-    count = push(opa_url, tree, _config(data_files))
-    click.echo(f"pushed {count} policies and data.sesrego to {opa_url}", err=True)
+    server = _server(opa_url, opa_token, opa_connect_timeout, opa_timeout, opa_ca_cert, opa_client_cert,
+                     opa_client_key)
+    count = push(server, tree, _configuration(data_files, program).config)
+    _note(f"pushed {count} policies and data.sesrego to {base_url(opa_url)}")
 
 
 def main() -> None:

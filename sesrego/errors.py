@@ -3,7 +3,13 @@
 Every error a person can cause (a bad source file, an unreadable plan, a
 missing binary) is a :class:`SesregoError`. It derives from
 ``click.ClickException`` so the CLI prints ``Error: <file>:<line>: <problem>``
-and exits with status 2, never with a traceback.
+and exits with status 2, never with a traceback. Whatever else goes wrong in a
+command (a bug, an exhausted resource, Ctrl-C) is turned into one of these by the
+command's error boundary (:func:`as_user_error`), so it too is one line.
+
+Every message passes through :func:`printable` before it reaches a terminal or a log:
+control characters (ESC, NUL, a newline inside a file name) and file-name bytes that
+are not UTF-8 are shown escaped, never interpreted.
 """
 
 from __future__ import annotations
@@ -11,6 +17,28 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+
+
+def printable(text: object, *, keep_newlines: bool = False) -> str:
+    """``text`` safe for a terminal or a log line.
+
+    Control characters become ``\\x1b``-style escapes, other unprintable characters
+    ``\\u2028``-style ones, and the surrogates with which Python carries the bytes of a
+    non-UTF-8 file name become ``\\xff``. Printable text is unchanged.
+    """
+    out = []
+    for ch in str(text):
+        if ch.isprintable() or (keep_newlines and ch == "\n"):
+            out.append(ch)
+            continue
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # a non-UTF-8 byte of a file name (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif code < 0x100:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out)
 
 
 class SesregoError(click.ClickException):
@@ -37,6 +65,16 @@ class SesregoError(click.ClickException):
             where += ": "
         return where + self.problem
 
+    def format_message(self) -> str:
+        return printable(self.located())
+
+    def at(self, path: str | Path) -> SesregoError:
+        """This error, naming ``path`` when it names no file yet."""
+        if self.path is None:
+            self.path = str(path)
+            self.message = self.located()
+        return self
+
 
 class SourceError(SesregoError):
     """A catalog or guidance file that does not have the expected shape."""
@@ -58,9 +96,47 @@ class EngineError(SesregoError):
     """The policy engine (embedded, ``opa`` binary or OPA server) failed."""
 
 
+class OutputError(SesregoError):
+    """An output file or directory that sesrego must not or cannot write."""
+
+
+class Interrupted(SesregoError):
+    """Ctrl-C: exit status 130, as a shell reports SIGINT."""
+
+    exit_code = 130
+
+
 class SourceErrors(SesregoError):
     """Several source errors, reported together."""
 
     def __init__(self, errors: list[SesregoError]) -> None:
         self.errors = errors
         super().__init__("\n".join(e.located() for e in errors))
+
+    def format_message(self) -> str:
+        return "\n".join(printable(e.located()) for e in self.errors)
+
+
+def as_user_error(exc: BaseException, subject: str | Path | None = None) -> SesregoError:
+    """Any exception as the one-line error a user sees, naming ``subject`` (the input or command).
+
+    ``SesregoError`` passes through (naming ``subject`` if it names no file); an exhausted
+    resource and a bug each become one line that says what happened, never a traceback.
+    """
+    if isinstance(exc, SesregoError):
+        return exc.at(subject) if subject is not None else exc
+    if isinstance(exc, KeyboardInterrupt):
+        return Interrupted("interrupted")
+    if isinstance(exc, MemoryError):
+        message = "out of memory (lower --max-input-bytes, or scan fewer inputs at once with -j)"
+    elif isinstance(exc, RecursionError):
+        message = "input nested too deeply"
+    elif isinstance(exc, UnicodeError):
+        message = f"text encoding error: {exc}"
+    elif isinstance(exc, OSError):
+        filename = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        message = f"cannot access{filename}: {exc.strerror or exc}"
+    else:
+        detail = str(exc).splitlines()[0][:300] if str(exc) else ""
+        message = f"internal error ({type(exc).__name__}{': ' + detail if detail else ''}); please report it"
+    return SesregoError(message, path=subject)

@@ -23,8 +23,8 @@ from urllib.parse import quote
 import click
 
 from . import __version__
-from .errors import SesregoError
-from .report import SEVERITY_ORDER, InputResult, RuleInfo, ScanReport, sort_key
+from .errors import SesregoError, printable
+from .report import SEVERITY_ORDER, InputResult, RuleInfo, ScanReport, describe_waiver, sort_key
 
 FORMATS = ("table", "json", "sarif", "junit", "github")
 
@@ -116,23 +116,34 @@ def _rules(report: ScanReport) -> list[RuleInfo]:
     return [rules[key] for key in sorted(rules)]
 
 
-def _printable(text: object) -> str:
-    """``text`` with control characters (a terminal escape in a plan, say) shown escaped, as ``\\x1b``."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
-                   for c in str(text))
+_printable = printable
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def summary_line(report: ScanReport) -> str:
-    """E.g. ``2 deny, 3 warn in 4 inputs (1 could not be read), 1 waived``."""
+    """E.g. ``2 deny, 3 warn, 1 waived. 12 policies checked in 4 inputs (1 could not be read), 2 unverifiable``."""
     summary = report.summary
-    counts = ", ".join(f"{summary[s]} {s}" for s in SEVERITIES if summary[s])
-    inputs = f"{summary['inputs']} input{'' if summary['inputs'] == 1 else 's'}"
-    line = f"{counts} in {inputs}" if counts else f"No findings in {inputs}"
+    counts = [f"{summary[s]} {s}" for s in SEVERITIES if summary[s]]
+    head = ", ".join(counts) if counts else "No findings"
+    if summary["waived"]:
+        head += f", {summary['waived']} waived"
+    checked = summary["policies_checked"]
+    line = f"{head}. {checked} polic{'y' if checked == 1 else 'ies'} checked in {_plural(summary['inputs'], 'input')}"
     if summary["failed_inputs"]:
         line += f" ({summary['failed_inputs']} could not be read)"
-    if summary["waived"]:
-        line += f", {summary['waived']} waived"
-    return line
+    return line + f", {summary['unverifiable']} unverifiable"
+
+
+def waiver_lines(report: ScanReport) -> list[str]:
+    """One line per waiver to clean up: expired, or covering no finding in this run."""
+    lines = [f"waiver {describe_waiver(w)} has expired: it covers nothing; renew or remove it"
+             for w in report.waivers_expired]
+    lines += [f"waiver {describe_waiver(w)} covered no finding in this run; remove it if it is no longer needed"
+              for w in report.waivers_unused]
+    return [printable(line) for line in lines]
 
 
 # --- table --------------------------------------------------------------------------------------------------
@@ -174,6 +185,7 @@ def render_table(report: ScanReport, color: bool = False) -> str:
             lines.append(_printable(f"  {len(result.waived)} waived: " + ", ".join(
                 f"{w.get('rule_id')} {w.get('resource')}" for w in _ordered(result.waived))))
         lines.append("")
+    lines.extend(style(line, fg="yellow") for line in waiver_lines(report))
     line = summary_line(report)
     if report.exit_status == 2 or report.count("deny"):
         line = style(line, fg="red", bold=True)
@@ -193,8 +205,13 @@ def render_json(report: ScanReport) -> str:
     document = {
         "findings": [finding for _, finding in report.findings],
         "summary": {**report.summary, "exit_status": report.exit_status},
-        "inputs": [{"path": result.path, "kind": result.kind, "error": result.error,
-                    "findings": len(result.findings), "waived": list(result.waived)} for result in report.inputs],
+        "inputs": [{"path": printable(result.path), "kind": result.kind,
+                    "error": printable(result.error) if result.error else None,
+                    "findings": len(result.findings), "waived": list(result.waived),
+                    "policies_checked": result.policies, "unverifiable": result.unverifiable,
+                    "warnings": [printable(w) for w in result.warnings]} for result in report.inputs],
+        "waivers": {"expired": report.waivers_expired, "unused": report.waivers_unused},
+        "configuration": report.configuration,
     }
     # One finding per line, keys sorted: readable, greppable, and encoded by the C encoder (an
     # indented dump of 20,000 findings takes seconds in pure Python).
@@ -213,7 +230,7 @@ def _uri(path: str) -> str:
     shown = display_path(path)
     if PurePath(shown).is_absolute():
         return Path(shown).as_uri()
-    return quote(shown, safe="/-._~")
+    return quote(os.fsencode(shown), safe="/-._~")
 
 
 def _rule_name(title: str) -> str:
@@ -252,7 +269,7 @@ def _sarif_result(result: InputResult, finding: dict, index: dict[str, int]) -> 
     properties = {key: finding[key] for key in ("actions", "attribute", "consideration", "evaluated_from",
                                                 "policy_kind", "resource_type", "statement", "severity")
                   if key in finding}
-    properties["input"] = display_path(result.path)
+    properties["input"] = printable(display_path(result.path))
     out = {
         "ruleId": finding.get("rule_id", ""),
         "ruleIndex": index[finding.get("rule_id", "")],
@@ -285,7 +302,7 @@ def render_sarif(report: ScanReport) -> str:
     if report.failed_inputs:
         invocation["toolExecutionNotifications"] = [{
             "level": "error",
-            "message": {"text": result.error},
+            "message": {"text": printable(result.error)},
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(result.path)}}}],
         } for result in report.failed_inputs]
     log = {
@@ -336,7 +353,7 @@ def render_junit(report: ScanReport) -> str:
     root = ET.Element("testsuites", name="sesrego")
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for result in report.inputs:
-        path = _xml(display_path(result.path))
+        path = _xml(printable(display_path(result.path)))
         suite = ET.SubElement(root, "testsuite", name=path)
         counts = {"tests": 0, "failures": 0, "errors": 0}
         if result.error:
@@ -378,7 +395,12 @@ def render_junit(report: ScanReport) -> str:
 
 
 def escape_data(text: str) -> str:
-    """A workflow command's message, escaped as the GitHub Actions toolkit does."""
+    """A workflow command's message, escaped as the GitHub Actions toolkit does.
+
+    Other control characters (ESC, NUL) and non-UTF-8 file-name bytes are shown escaped
+    (``\\x1b``), so nothing in a message can drive the terminal of whoever reads the log.
+    """
+    text = "".join(ch if ch in "\r\n" else printable(ch) for ch in str(text))
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -403,5 +425,9 @@ def render_github(report: ScanReport) -> str:
             file, line = location(result, finding)
             lines.append(_command(_severity(finding)[2], finding.get("msg", ""), file=file, line=line,
                                   title=f"{finding.get('rule_id', '')} {finding.get('title', '')}"))
-    lines.append(summary_line(report))
+    for waiver, text in zip([*report.waivers_expired, *report.waivers_unused], waiver_lines(report)):
+        file = display_path(waiver["file"]) if waiver.get("file") else None
+        lines.append(_command("warning", text, file=file, line=waiver.get("line") if file else None,
+                              title="sesrego waiver"))
+    lines.append(escape_data(summary_line(report)))
     return "\n".join(lines) + "\n"

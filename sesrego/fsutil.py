@@ -1,58 +1,92 @@
-"""Writing files so that nothing already written is lost or half-written.
+"""Writing files so that nothing a user owns is lost, and nothing is left half-written.
 
-Everything sesrego writes goes to a temporary path in the destination's own directory
-and is renamed into place; a failed or interrupted run leaves the previous artefact intact.
+* **A file** (a bundle, a report) is written to a temporary file in its own directory and
+  renamed into place (:func:`atomic_write`): a failed or interrupted run leaves the previous
+  file intact. It keeps the mode of the file it replaces; a new file follows the umask.
+* **A directory** (``compile -o``, ``bundle --oci-layout``) may hold the user's own files:
+  ``policy/`` is where conftest users keep theirs. :func:`write_tree` writes only sesrego's
+  files and records them in ``.sesrego-files.json`` (never ``.manifest``, which OPA reads as a
+  bundle manifest), so a rebuild replaces exactly its own files and removes only its own stale
+  ones. A non-empty directory sesrego did not write is refused unless ``force``, which
+  replaces same-named files and names each one. The new files are staged inside the directory,
+  a journal naming the old and new sets is written, the files are moved in, stale ones
+  removed, and the record is written last: a run killed at any point leaves either the old
+  set or a journal from which the next run knows every file that is sesrego's, and repairs
+  the set.
+* ``/`` and the home directory are never written to as a whole, whatever the options.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import shutil
+import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SesregoError
+from .errors import OutputError, SesregoError
+
+RECORD = ".sesrego-files.json"
+JOURNAL = ".sesrego-files.pending.json"
+STAGING_PREFIX = ".sesrego-staging."
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _mode_for(path: Path) -> int:
+    """The mode a file written at ``path`` gets: the replaced file's, else 0666 less the umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    path = Path(path)
+    """Write ``data`` to ``path`` whole or not at all (see the module docstring).
+
+    A symbolic link is written through (the link stays); a device or pipe (``/dev/stdout``,
+    a FIFO) is written to directly, as it cannot be replaced.
+    """
+    given = Path(path)
+    if given.is_dir():
+        raise OutputError("is a directory", path=given)
+    if given.exists() and not given.is_file():
+        try:
+            with open(given, "wb") as handle:
+                handle.write(data)
+            return
+        except OSError as exc:
+            raise OutputError(f"cannot write: {exc.strerror or exc}", path=given) from None
+    path = Path(os.path.realpath(given)) if given.is_symlink() else given
     _ensure_parent(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    mode = _mode_for(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", path=path) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OutputError(f"cannot write: {exc.strerror or exc}", path=path) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise
-
-
-@contextlib.contextmanager
-def atomic_directory(path: Path) -> Iterator[Path]:
-    """Yield a fresh temporary directory; on success it replaces ``path`` as a whole."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise SesregoError("exists and is not a directory", path=path)
-    _ensure_parent(path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        yield tmp
-        tmp.chmod(0o755)
-        old = None
-        if path.exists():
-            old = path.with_name(f".{path.name}.old.{os.getpid()}")
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
@@ -60,4 +94,236 @@ def _ensure_parent(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SesregoError(f"cannot create directory: {exc.strerror}", path=path.parent) from None
+        raise OutputError(f"cannot create directory: {exc.strerror}", path=path.parent) from None
+
+
+def check_writable(path: Path) -> None:
+    """Refuse, before any work, an output file that cannot be written.
+
+    The nearest existing directory on the way is tried with a real temporary file, so a
+    read-only mount or a pseudo-filesystem is caught even where permission bits say yes.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError("is a directory; give a file name", path=path)
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot write: {parent} is not a directory", path=path)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputError("cannot write: permission denied", path=path)
+    if path.exists() and not path.is_file():
+        return  # a device or pipe is written in place
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".sesrego-probe.", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"cannot write in {parent}: {exc.strerror or exc}", path=path) from None
+
+
+def refuse_special_directory(directory: Path) -> None:
+    """``/`` and the home directory are never an output directory."""
+    try:
+        resolved = Path(directory).resolve()
+    except (OSError, RuntimeError) as exc:
+        raise OutputError(f"cannot use as an output directory: {exc}", path=directory) from None
+    if resolved == Path(resolved.anchor):
+        raise OutputError("refusing to write into the root directory", path=directory)
+    home = os.path.expanduser("~")
+    if home not in ("~", "/") and resolved == Path(home).resolve():
+        raise OutputError("refusing to write into the home directory; give a subdirectory such as policy/",
+                          path=directory)
+
+
+def distinct_outputs(files: Iterable[Path | None], directories: Iterable[Path | None]) -> None:
+    """Refuse two outputs of one command at the same path, or a file inside an output directory."""
+    seen: dict[Path, Path] = {}
+    for given in [p for p in files if p is not None] + [p for p in directories if p is not None]:
+        resolved = Path(os.path.abspath(given))
+        if resolved in seen:
+            raise OutputError(f"two outputs of this command would both be written to {given}", path=given)
+        seen[resolved] = Path(given)
+    for directory in [Path(os.path.abspath(d)) for d in directories if d is not None]:
+        for given in [p for p in files if p is not None]:
+            if directory in Path(os.path.abspath(given)).parents:
+                raise OutputError(f"is inside the output directory {seen[directory]}; write it elsewhere",
+                                  path=given)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What :func:`write_tree` did."""
+
+    directory: Path
+    files: tuple[str, ...]
+    replaced: tuple[str, ...]  # files not written by sesrego that ``force`` replaced
+    removed: tuple[str, ...]  # sesrego's own stale files
+    repaired: bool  # an interrupted earlier run was completed
+
+
+def _record_files(directory: Path, force: bool) -> tuple[set[str] | None, dict[str, set[str]], bool]:
+    """The files sesrego recorded in ``directory`` (None: no record), the digests each may have (the
+    record's, and an interrupted run's), and whether a run was interrupted. With ``force`` an
+    unreadable record counts as none."""
+    own: set[str] | None = None
+    digests: dict[str, set[str]] = {}
+    for name in (RECORD, JOURNAL):
+        path = directory / name
+        if not path.exists():
+            continue
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            files = document["files"]
+            if not isinstance(files, (list, dict)):
+                raise TypeError
+            names = set(files) | set(document.get("previous", []))
+            if not all(isinstance(n, str) and _safe_relative(n) for n in names):
+                raise ValueError
+        except (OSError, ValueError, TypeError, KeyError, RecursionError):
+            if force:
+                continue
+            raise OutputError(f"{name} is not a record sesrego wrote; remove it or pass --force",
+                              path=directory) from None
+        own = (own or set()) | names
+        if isinstance(files, dict):
+            for file, digest in files.items():
+                if isinstance(digest, str):
+                    digests.setdefault(file, set()).add(digest)
+    return own, digests, (directory / JOURNAL).exists()
+
+
+def _safe_relative(name: str) -> bool:
+    parts = name.split("/")
+    return bool(name) and not name.startswith("/") and ".." not in parts and "" not in parts and "\\" not in name
+
+
+def _existing(directory: Path) -> list[str]:
+    """Every file under ``directory`` (relative, with /), except sesrego's staging directories."""
+    found = []
+    for root, dirs, files in os.walk(directory):
+        rel = Path(root).relative_to(directory)
+        dirs[:] = [d for d in dirs if not (rel == Path(".") and d.startswith(STAGING_PREFIX))]
+        found.extend((rel / f).as_posix() for f in files)
+    return sorted(found)
+
+
+def write_tree(directory: Path, files: Mapping[str, bytes], *, force: bool = False,
+               keep: Callable[[str], bool] | None = None, merges: Callable[[str], bool] | None = None,
+               adopt: bool = False, report: Callable[[str], None] | None = None) -> Written:
+    """Write ``files`` (relative path -> bytes) into ``directory`` as sesrego's own set.
+
+    ``keep(name)``: an own file of an earlier run that must stay although it is not in
+    ``files`` (an OCI blob another tag still uses). ``merges(name)``: a file whose new content
+    keeps everything the old one held (an OCI ``index.json`` merged by tag, a blob named by its
+    digest), so replacing it loses nothing and needs no ``force``. ``adopt``: the directory,
+    though not written by sesrego, is one sesrego may add to (an OCI image layout).
+    ``report(line)``: told about each replaced user file and each repair, as they happen.
+    """
+    directory = Path(directory)
+    refuse_special_directory(directory)
+    if directory.exists() and not directory.is_dir():
+        raise OutputError("exists and is not a directory", path=directory)
+    for name in files:
+        if not _safe_relative(name) or name in (RECORD, JOURNAL):
+            raise SesregoError(f"refusing to write {name!r}: not a plain relative path", path=directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create directory: {exc.strerror or exc}", path=directory) from None
+    for stale in directory.glob(STAGING_PREFIX + "*"):  # an interrupted run's staging area
+        shutil.rmtree(stale, ignore_errors=True)
+    for name in (RECORD, JOURNAL):  # and its half-written record or journal
+        for stale in directory.glob(f".{name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+    own, digests, interrupted = _record_files(directory, force)
+    existing = [name for name in _existing(directory) if name not in (RECORD, JOURNAL)]
+    foreign = [name for name in existing if own is None or name not in own]
+    if own is None and existing and not force and not adopt:
+        raise OutputError(f"directory is not empty and sesrego did not write it ({len(existing)} file(s), such "
+                          f"as {existing[0]}); choose an empty or new directory, or pass --force to write "
+                          "sesrego's files beside them", path=directory)
+    replaced = sorted(name for name in foreign if name in files and not (merges and merges(name)))
+    if replaced and not force:
+        raise OutputError(f"would replace {replaced[0]}, which sesrego did not write; pass --force to replace "
+                          f"{'it' if len(replaced) == 1 else f'these {len(replaced)} files'}", path=directory)
+    blocked = [name for name in files if _blocked_by_file(directory, name)]
+    if blocked:
+        raise OutputError(f"cannot write {blocked[0]}: a file stands where its directory would be",
+                          path=directory)
+    if interrupted and report:
+        report(f"{directory}: completing an interrupted earlier run")
+    previous = sorted(own or ())
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=directory))
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", path=directory) from None
+    try:
+        for name, body in files.items():
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(body)
+            os.chmod(target, _mode_for(directory / name))
+        _write_json(directory / JOURNAL, {"files": {name: hashlib.sha256(body).hexdigest()
+                                                    for name, body in sorted(files.items())}, "previous": previous})
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write: {exc.strerror or exc}", path=directory) from None
+        raise
+    # From here on the journal says which files are sesrego's: an interruption is repaired next time.
+    try:
+        for name in sorted(files):
+            if name in replaced and report:
+                report(f"{directory / name}: replaced (it was not written by sesrego; --force)")
+            (directory / name).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / name, directory / name)
+        removed = []
+        for name in previous:
+            if name in files or (keep and keep(name)) or not (directory / name).is_file():
+                continue
+            if name in digests and _digest(directory / name) not in digests[name]:
+                if report:  # a stale file someone changed since sesrego wrote it: theirs now
+                    report(f"{directory / name}: kept; it changed since sesrego wrote it, and is no longer "
+                           "recorded")
+                continue
+            (directory / name).unlink()
+            removed.append(name)
+            _prune(directory, Path(name).parent)
+        kept = sorted(set(files) | {n for n in previous if keep and keep(n) and (directory / n).is_file()})
+        _write_json(directory / RECORD, {"generator": "sesrego", "files": {
+            name: hashlib.sha256(files[name]).hexdigest() if name in files else _digest(directory / name)
+            for name in kept}})
+        (directory / JOURNAL).unlink()
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}; run again to complete it", path=directory) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Written(directory, tuple(sorted(files)), tuple(replaced), tuple(removed), interrupted)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _blocked_by_file(directory: Path, name: str) -> bool:
+    parent = Path(name).parent
+    while parent != Path("."):
+        if (directory / parent).exists() and not (directory / parent).is_dir():
+            return True
+        parent = parent.parent
+    return (directory / name).is_dir()
+
+
+def _prune(directory: Path, relative: Path) -> None:
+    """Remove directories left empty by a removed file, up to ``directory``."""
+    while relative != Path("."):
+        with contextlib.suppress(OSError):
+            (directory / relative).rmdir()
+        relative = relative.parent
+
+
+def _write_json(path: Path, value: object) -> None:
+    atomic_write(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())

@@ -3,6 +3,10 @@
 Reads the perimeter table, every ``**Additional consideration N**`` (its
 applicability line, the action it names, the control sentence and the linked
 example policy) and the closing list of reviewed APIs.
+
+Parsing is linear in the size of the text (``sesrego diff`` reads guidance from any bundle):
+no pattern can backtrack over an unbounded span, and every scan ahead stops at the next
+heading.
 """
 
 from __future__ import annotations
@@ -19,13 +23,15 @@ GUIDANCE_URL = ("https://github.com/aws-samples/data-perimeter-policy-examples/b
 _TITLE = re.compile(r"^# (.+)$")
 _CONSIDERATION = re.compile(r"^\*\*Additional consideration (\d+)\*\*\s*$")
 _REVIEWED = re.compile(r"^\*\*List of service APIs reviewed")
-_APPLICABILITY = re.compile(r"^Perimeter type applicability:\s*(.+?)\.?\s*$")
+_APPLICABILITY = "Perimeter type applicability:"
 _ACTION = re.compile(r"^([A-Z][A-Za-z0-9]+) allows you to")
 _CONTROL = re.compile(r"^\*\s*\*\*(?:Preventative|Detective)? ?control example:\*\*\s*(.+)$")
-_CONDITION_KEY = re.compile(r"implementing \[?`?([a-z0-9-]+:[A-Za-z0-9/_-]+)`?\]?(?:\([^)]*\))? in an? (SCP|RCP)")
-_ADMIN_ONLY = re.compile(r"restricting \[?`?([A-Za-z0-9]+)`?\]?(?:\([^)]*\))? permissions to administrators only "
-                         r"using an? (SCP|RCP)")
-_EXAMPLE = re.compile(r"See \[([^\]]+)\]\(([^)]+)\)")
+# Link targets are bounded ({0,500}), so a "(" that is never closed costs a bounded look-ahead.
+_CONDITION_KEY = re.compile(r"implementing \[?`?([a-z0-9-]{1,100}:[A-Za-z0-9/_-]{1,200})`?\]?(?:\([^)]{0,500}\))? "
+                            r"in an? (SCP|RCP)")
+_ADMIN_ONLY = re.compile(r"restricting \[?`?([A-Za-z0-9]{1,200})`?\]?(?:\([^)]{0,500}\))? permissions to "
+                         r"administrators only using an? (SCP|RCP)")
+_EXAMPLE = re.compile(r"See \[([^\]]{1,500})\]\(([^)]{1,2000})\)")
 _BULLET = re.compile(r"^\*\s+([A-Za-z][A-Za-z0-9]*)\s*$")
 
 
@@ -85,8 +91,8 @@ def _consideration(source: Text, lines: list[str], start: int, number: int, api_
     control_line = start + 1
     for i in range(start + 1, end):
         line = lines[i].strip()
-        if match := _APPLICABILITY.match(line):
-            applicability = match.group(1)
+        if line.startswith(_APPLICABILITY) and (value := _applicability(line)):
+            applicability = value
         elif match := _CONTROL.match(line):
             sentence, control_line = match.group(1), i + 1
         elif line and action is None and (match := _ACTION.match(line)):
@@ -112,6 +118,14 @@ def _consideration(source: Text, lines: list[str], start: int, number: int, api_
     )
 
 
+def _applicability(line: str) -> str | None:
+    """The perimeter types of an applicability line, without a final full stop."""
+    value = line[len(_APPLICABILITY):].strip()
+    if value.endswith(".") and len(value) > 1:
+        value = value[:-1].rstrip()
+    return value or None
+
+
 def _control(source: Text, sentence: str, line: int, where: str) -> Control:
     example = _EXAMPLE.search(sentence)
     example_url = example.group(2) if example else ""
@@ -127,9 +141,10 @@ def _control(source: Text, sentence: str, line: int, where: str) -> Control:
 
 def _reviewed(lines: list[str], start: int) -> list[str]:
     names = []
-    for line in lines[start:]:
+    for index in range(start, len(lines)):  # no slice: a copy of the rest per heading would be quadratic
+        line = lines[index]
         if match := _BULLET.match(line.strip()):
             names.append(match.group(1))
-        elif line.strip() and names:
+        elif line.strip() and (names or line.startswith(("**", "#"))):
             break
     return names

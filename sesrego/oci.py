@@ -6,6 +6,10 @@ OPA (``v1/download/oci_download.go``) takes the first layer with media type
 image-layout spec (``oci-layout``, ``index.json``, ``blobs/sha256/<hex>``), so ``oras cp
 --from-oci-layout DIR:TAG REGISTRY/REPO:TAG`` (or any registry client) can push it as is.
 
+Writing into an existing layout merges: the image replaces the index entry with the same tag
+(``org.opencontainers.image.ref.name``), other tags and their blobs stay, and only blobs that
+sesrego wrote and no remaining tag uses are removed (see :func:`sesrego.fsutil.write_tree`).
+
 This is not what ``conftest push`` makes: conftest pushes one layer per file with its own
 media types, for a policy directory; OPA cannot read that, and conftest cannot read this.
 """
@@ -18,7 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .fsutil import atomic_directory
+from .documents import load_json
+from .errors import OutputError
+from .fsutil import Written, write_tree
 
 LAYOUT_VERSION = "1.0.0"
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
@@ -70,10 +76,80 @@ def oci_layout(tarball: bytes, *, tag: str = DEFAULT_TAG, filename: str = "bundl
     return Layout(files=dict(sorted(files.items())), manifest_digest=manifest_descriptor["digest"])
 
 
-def write_oci_layout(directory: Path, layout: Layout) -> None:
-    """Write the layout as a whole (replacing ``directory``), or leave the old one in place."""
-    with atomic_directory(Path(directory)) as tmp:
-        for path, body in layout.files.items():
-            target = tmp / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(body)
+def _existing_index(directory: Path) -> dict | None:
+    """The index of an OCI image layout already in ``directory``, or None when there is none."""
+    marker, index_path = directory / "oci-layout", directory / "index.json"
+    if not marker.is_file() and not index_path.is_file():
+        return None
+    try:
+        version = load_json(marker.read_bytes(), marker, error=OutputError)
+        index = load_json(index_path.read_bytes(), index_path, error=OutputError)
+    except OSError as exc:
+        raise OutputError(f"cannot read the existing OCI layout: {exc.strerror or exc}", path=directory) from None
+    if not isinstance(version, dict) or "imageLayoutVersion" not in version or not isinstance(index, dict) \
+            or not isinstance(index.get("manifests", []), list) \
+            or not all(isinstance(m, dict) for m in index.get("manifests", [])):
+        raise OutputError("holds an oci-layout or index.json that is not an OCI image layout's; choose another "
+                          "directory", path=directory)
+    return index
+
+
+def _tag(descriptor: dict) -> object:
+    annotations = descriptor.get("annotations")
+    return annotations.get(REF_NAME) if isinstance(annotations, dict) else None
+
+
+def _blob_name(digest: object) -> str | None:
+    if isinstance(digest, str) and digest.startswith("sha256:") and len(digest) == 71:
+        return "blobs/sha256/" + digest[7:]
+    return None
+
+
+def _referenced(directory: Path, files: Mapping[str, bytes], manifests: list[dict]) -> set[str]:
+    """Every blob the index's manifests use: the manifests themselves, their configs and layers."""
+    used: set[str] = set()
+    for descriptor in manifests:
+        name = _blob_name(descriptor.get("digest"))
+        if name is None:
+            continue
+        used.add(name)
+        try:
+            body = files[name] if name in files else (directory / name).read_bytes()
+            manifest = json.loads(body)
+        except (OSError, ValueError):
+            continue
+        if isinstance(manifest, dict):
+            for child in [manifest.get("config"), *(manifest.get("layers") or [])]:
+                if isinstance(child, dict) and _blob_name(child.get("digest")):
+                    used.add(_blob_name(child.get("digest")))
+    return used
+
+
+def write_oci_layout(directory: Path, layout: Layout, *, tag: str = DEFAULT_TAG, force: bool = False,
+                     report=None) -> Written:
+    """Write the layout into ``directory``, merging into an OCI layout already there by tag."""
+    directory = Path(directory)
+    existing = _existing_index(directory) if directory.is_dir() else None
+    files = dict(layout.files)
+    if existing is not None:
+        ours = json.loads(layout.files["index.json"])["manifests"]
+        kept, placed = [], False
+        for descriptor in existing.get("manifests", []):
+            if _tag(descriptor) == tag:
+                if not placed:
+                    kept.extend(ours)
+                    placed = True
+                continue
+            kept.append(descriptor)
+        if not placed:
+            kept.extend(ours)
+        files["index.json"] = _json({**existing, "manifests": kept})
+        files["oci-layout"] = (directory / "oci-layout").read_bytes()
+    manifests = json.loads(files["index.json"])["manifests"]
+    used = _referenced(directory, files, manifests)
+
+    def merges(name: str) -> bool:  # the merged index keeps every entry; a blob's name is its digest
+        return existing is not None and (name in ("index.json", "oci-layout") or name.startswith("blobs/"))
+
+    return write_tree(directory, files, force=force, keep=lambda name: name in used,
+                      merges=merges, adopt=existing is not None, report=report)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jinja2
 
+from .errors import printable
 from .model import Example, Program, Rule
 
 
@@ -118,7 +119,9 @@ def example_input(example: Example) -> dict:
 
 def render(program: Program) -> Tree:
     env = environment()
-    sources = [s.name.rsplit("/", 1)[-1] for s in program.sources]
+    # Source file names appear in each file's header comment: escaped, so that no name (one
+    # holding a newline, say) can end the comment and add Rego of its own.
+    sources = [printable(s.name.rsplit("/", 1)[-1]) for s in program.sources]
     files: dict[str, bytes] = {}
     for rule in program.rules:
         base = f"sesrego/rules/{rule.slug}/{rule.slug}"

@@ -1,10 +1,14 @@
 """The result of a scan: what each input produced, and the exit status it implies.
 
-Findings are the objects the Rego emits (``data.sesrego.report.findings``), unchanged.
+Findings are the objects the Rego emits (``data.sesrego.findings``), unchanged. Besides them
+each input carries what the engine counted (policies checked, unverifiable) and its waivers'
+bookkeeping, so a clean result can be told apart from one that read nothing, and waivers that
+expired or covered nothing are reported for clean-up.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 SEVERITY_ORDER = {"deny": 0, "warn": 1, "info": 2}
@@ -32,7 +36,16 @@ class InputResult:
     error: str | None = None  # one line naming the file and problem
     locations: dict = field(default_factory=dict)  # address -> (file, line), for .tf inputs
     waived: tuple[dict, ...] = ()
-    warnings: tuple[str, ...] = ()  # one line each: what the .tf reader did not read or apply
+    policies: int = 0  # policy attributes read
+    unverifiable: int = 0  # of those, with an SES-007 finding (before waivers)
+    warnings: tuple[str, ...] = ()  # one line each (the .tf reader's)
+    waivers_used: tuple[dict, ...] = ()
+    waivers_unused: tuple[dict, ...] = ()
+    waivers_expired: tuple[dict, ...] = ()
+
+
+def _key(waiver: dict) -> str:
+    return json.dumps(waiver, sort_keys=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +53,7 @@ class ScanReport:
     inputs: tuple[InputResult, ...]
     rules: tuple[RuleInfo, ...]
     fail_on: str = "deny"  # "deny" | "warn"
+    configuration: dict = field(default_factory=lambda: {"source": "none"})  # where data.sesrego.config came from
 
     @property
     def findings(self) -> list[tuple[InputResult, dict]]:
@@ -53,14 +67,31 @@ class ScanReport:
         return [result for result in self.inputs if result.error]
 
     @property
+    def waivers_expired(self) -> list[dict]:
+        """Waivers past their expiry date, in any input: they no longer cover anything."""
+        found = {_key(w): w for result in self.inputs for w in result.waivers_expired}
+        return [found[key] for key in sorted(found)]
+
+    @property
+    def waivers_unused(self) -> list[dict]:
+        """Waivers in force that covered no finding of any input of the run."""
+        used = {_key(w) for result in self.inputs for w in result.waivers_used}
+        found = {_key(w): w for result in self.inputs for w in result.waivers_unused}
+        return [found[key] for key in sorted(found) if key not in used]
+
+    @property
     def summary(self) -> dict:
         return {
             "inputs": len(self.inputs),
             "failed_inputs": len(self.failed_inputs),
+            "policies_checked": sum(result.policies for result in self.inputs),
+            "unverifiable": sum(result.unverifiable for result in self.inputs),
             "deny": self.count("deny"),
             "warn": self.count("warn"),
             "info": self.count("info"),
             "waived": sum(len(result.waived) for result in self.inputs),
+            "waivers_expired": len(self.waivers_expired),
+            "waivers_unused": len(self.waivers_unused),
         }
 
     @property
@@ -80,3 +111,10 @@ class ScanReport:
 def sort_key(finding: dict) -> tuple:
     return (finding.get("resource", ""), finding.get("rule_id", ""), str(finding.get("attribute", "")),
             str(finding.get("statement", "")), finding.get("msg", ""))
+
+
+def describe_waiver(waiver: dict) -> str:
+    """One line naming a waiver: its rule, resource glob and where it is written."""
+    where = f" ({waiver['file']}:{waiver['line']})" if waiver.get("file") else ""
+    expires = f", expires {waiver['expires']}" if waiver.get("expires") else ""
+    return f"{waiver.get('rule_id')} {waiver.get('resource')}{where}{expires}"

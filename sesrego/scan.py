@@ -1,39 +1,43 @@
-"""Inputs -> compiled rules in the engine -> :class:`ScanReport`.
+"""Inputs -> an evaluator -> :class:`ScanReport`: the one scan loop.
 
-Scanning always evaluates the compiled Rego (one source of truth). Plans are handed to
-the engine as the bytes the user gave; ``.tf`` root modules are first turned into the same
-plan-shaped input by :mod:`sesrego.terraform`. Many inputs are scanned in parallel, one
-engine per worker process (rules loaded once per process), and reported in input order.
-Cores that fewer inputs would leave idle take parts of the large plans (``split_plan``):
-the rules judge policies resource by resource, joined only with data sources, the
-configuration and the organization's policies, which every part keeps.
+Scanning always evaluates the compiled Rego (one source of truth), through whichever
+:class:`~sesrego.engine.Evaluator` it is given: OPA's embedded engine (the default), the
+``opa`` binary, or an OPA server. Plans are handed to the evaluator as the bytes the user gave
+(read under the size limit, see :mod:`sesrego.plan`); ``.tf`` root modules are first turned
+into the same plan-shaped input by :mod:`sesrego.terraform`, and their inline suppressions
+become waivers for that input alone.
+
+Many inputs are scanned in parallel, one evaluator per worker process, and reported in input
+order. Each input is isolated: any error while reading or evaluating it becomes that input's
+error (exit status 2) and the others are still reported; a worker process that dies (killed
+by the kernel when out of memory, say) costs only the input it was scanning: the pool is
+restarted and that input reported. Cores that fewer inputs would leave idle take parts of
+the large plans (``plan.split_plan``): the rules judge policies resource by resource, joined
+only with data sources, the configuration and the organization's policies, which every part
+keeps.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import os
-import shutil
-import subprocess
+import signal
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .bundle import bundle_files, tar_gz
-from .engine import Engine, data_document
-from .errors import EngineError, SesregoError
+from .engine import Embedded, Evaluator, OpaBinary, Result, data_document
+from .errors import as_user_error
 from .model import Program
-from .plan import Limits, load_plan, read_input, read_plan_bytes
+from .plan import Limits, check_policies, plan_bytes, plan_parts, read_bounded, read_input
 from .render import Tree
 from .report import InputResult, RuleInfo, ScanReport, sort_key
-from .terraform.options import ReaderOptions
-
-# What a scan reports: the findings after waivers, and the waived findings with their waivers.
-QUERY = '{"findings": data.sesrego.findings, "waived": data.sesrego.waived}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +55,12 @@ class Source:
 class ScanOptions:
     config: Mapping = field(default_factory=dict)
     limits: Limits = Limits()
-    engine: str = "embedded"  # embedded | opa
+    engine: str = "embedded"  # embedded | opa, when scan() is given no evaluator
     jobs: int = 0  # 0: every core
     fail_on: str = "deny"
     split_bytes: int = 2 * 2**20  # a plan at least this large is evaluated in parts, one per free core
-    reader: ReaderOptions = ReaderOptions()  # --var, --var-file, TF_VAR_* and the .tf reader's caps
+    reader: object | None = None  # sesrego.terraform.ReaderOptions for .tf inputs (None: the defaults)
+    configuration: Mapping | None = None  # where the configuration came from, for the report
 
 
 def rule_infos(program: Program) -> tuple[RuleInfo, ...]:
@@ -75,133 +80,176 @@ def collect(paths: Sequence[str]) -> tuple[list[Source], list[InputResult]]:
             sources.append(Source("stdin", "-"))
             continue
         path = Path(arg)
-        if path.is_dir():
-            found = sorted(str(p) for p in path.rglob("*.tf*") if ".terraform" not in p.parts
-                           and p.name.endswith((".tf", ".tf.json")))
-            if not found:
-                failures.append(InputResult(arg, "tf", error=f"{arg}: no .tf files in this directory"))
+        try:
+            if path.is_dir():
+                found = any(p for pattern in ("*.tf", "*.tf.json") for p in path.rglob(pattern)
+                            if ".terraform" not in p.parts)
+                if not found:
+                    failures.append(InputResult(arg, "tf", error=f"{arg}: no .tf files in this directory"))
+                else:
+                    sources.append(Source("tf", arg, (arg,)))
+            elif path.name.endswith((".tf", ".tf.json")):
+                if not path.is_file():
+                    failures.append(InputResult(arg, "tf", error=f"{arg}: no such file"))
+                else:
+                    tf_files.append(arg)
+            elif not path.exists():
+                failures.append(InputResult(arg, "plan", error=f"{arg}: no such file or directory"))
             else:
-                sources.append(Source("tf", arg, (arg,)))
-        elif path.suffix == ".tf" or path.name.endswith(".tf.json"):  # a .tf.json file is configuration
-            if not path.is_file():
-                failures.append(InputResult(arg, "tf", error=f"{arg}: no such file"))
-            else:
-                tf_files.append(arg)
-        elif not path.exists():
-            failures.append(InputResult(arg, "plan", error=f"{arg}: no such file or directory"))
-        else:
-            sources.append(Source("plan", arg))
+                sources.append(Source("plan", arg))
+        except OSError as exc:
+            failures.append(InputResult(arg, "plan", error=as_user_error(exc, arg).located()))
     for tf in tf_files:
         sources.append(Source("tf", tf, (tf,)))
     return sources, failures
 
 
-class Evaluator:
-    """Evaluates plan-shaped inputs with the compiled rules."""
-
-    def __init__(self, files: Mapping[str, bytes], data: Mapping) -> None:
-        self.engine = Engine(files, data)
-
-    def findings(self, raw: bytes) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
-        return _sorted(self.engine.query(QUERY, raw=raw))
+def default_evaluator(program: Program, tree: Tree, options: ScanOptions) -> Evaluator:
+    """The evaluator ``options.engine`` names, holding the compiled rules and the configuration."""
+    if options.engine == "opa":  # the bundle carries the configuration for opa eval
+        return OpaBinary(tar_gz(bundle_files(program, tree, options.config, sources=False)))
+    return Embedded(tree.files, data_document(tree.facts, options.config))
 
 
-def _sorted(value: Mapping) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
-    """The QUERY's value as (findings, waived), each in report order."""
-    return (tuple(sorted(value.get("findings", []), key=sort_key)),
-            tuple(sorted(value.get("waived", []), key=sort_key)))
+def scan(paths: Sequence[str], program: Program, tree: Tree, options: ScanOptions = ScanOptions(), *,
+         evaluator: Evaluator | None = None, stdin: bytes | None = None,
+         progress: Callable[[int], None] | None = None) -> ScanReport:
+    """Scan ``paths`` (plan files, .tf files or directories, ``-`` for ``stdin``) with ``evaluator``."""
+    evaluator = evaluator or default_evaluator(program, tree, options)
+    sources, failures = collect(paths)
+    if stdin is None and any(source.kind == "stdin" for source in sources):
+        try:
+            stdin = read_stdin(options.limits)
+        except Exception as exc:  # noqa: BLE001 - standard input's own error
+            sources = [source for source in sources if source.kind != "stdin"]
+            failures.append(InputResult("-", "plan", error=as_user_error(exc, "-").located()))
+    jobs = options.jobs or os.cpu_count() or 1
+    sources = _split_large(sources, jobs, options.split_bytes, stdin)
+    run = _Run(options.limits, options.reader, stdin)
+    try:
+        if jobs > 1 and len(sources) > 1:
+            outputs = _parallel(run, sources, evaluator, min(jobs, len(sources)), progress)
+        else:
+            outputs = _sequential(run, sources, evaluator, progress)
+    finally:
+        evaluator.close()
+    results = _by_input(sources, outputs)
+    by_path = {r.path: r for r in failures}
+    ordered = []
+    for arg in paths:  # report in command-line order
+        if arg in by_path:
+            ordered.append(by_path.pop(arg))
+        ordered.extend(results.pop(arg, []))
+    for leftover in results.values():
+        ordered.extend(leftover)
+    configuration = dict(options.configuration or {"source": "files" if options.config else "none"})
+    return ScanReport(tuple(ordered), rule_infos(program), options.fail_on, configuration)
 
 
-class OpaBinaryEvaluator:
-    """Evaluates with ``opa eval`` on the bundle, for users who want the ``opa`` binary."""
+# --- one input ------------------------------------------------------------------------------------
 
-    def __init__(self, bundle: bytes) -> None:
-        self.opa = shutil.which("opa")
-        if not self.opa:
-            raise EngineError("--engine opa needs the opa binary on PATH (https://www.openpolicyagent.org/docs/"
-                              "latest/#running-opa); the default embedded engine needs nothing")
-        self._dir = tempfile.mkdtemp(prefix="sesrego-opa-")
-        self.bundle = os.path.join(self._dir, "bundle.tar.gz")
-        with open(self.bundle, "wb") as handle:
-            handle.write(bundle)
 
-    def findings(self, raw: bytes) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
-        input_path = os.path.join(self._dir, "input.json")
-        with open(input_path, "wb") as handle:
-            handle.write(raw)
-        proc = subprocess.run([self.opa, "eval", "--format", "json", "-b", self.bundle, "-i", input_path,
-                               QUERY], capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise EngineError(f"opa eval failed: {proc.stderr.strip()[:500]}")
-        return _sorted(json.loads(proc.stdout)["result"][0]["expressions"][0]["value"])
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What every input of a run is scanned with (sent once to each worker task)."""
+
+    limits: Limits
+    reader: object | None
+    stdin: bytes | None
 
 
 _worker: Evaluator | None = None
 
 
-def _init_worker(files: Mapping[str, bytes], data: Mapping) -> None:
+def _init_worker(evaluator: Evaluator) -> None:
     global _worker
-    _worker = Evaluator(files, data)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _worker = evaluator
 
 
-def _scan_one(source: Source, limits: Limits, evaluator=None, stdin: bytes | None = None,
-              reader: ReaderOptions = ReaderOptions()) -> list[InputResult]:
+def _scan_one(source: Source, run: _Run, evaluator: Evaluator | None = None) -> list[InputResult]:
+    """The results of one source; whatever goes wrong becomes this input's error."""
     evaluator = evaluator or _worker
+    kind = "tf" if source.kind == "tf" else "plan"
     try:
         if source.kind == "tf":
-            return _scan_tf(source, evaluator, reader)
-        raw = stdin if source.kind == "stdin" else read_input(source.path, limits)
+            return _scan_tf(source, run, evaluator)
+        raw = run.stdin if source.kind == "stdin" else read_input(source.path, run.limits)
         if source.parts > 1:
-            plan = split_plan(load_plan(raw, source.path, limits), source.parts)[source.part]
-            raw = json.dumps(plan).encode()
+            part = plan_parts(raw or b"", source.path, source.parts, run.limits)[source.part]
+            result = evaluator.evaluate(part, shared=True)
+            if source.part > 0:  # every part holds the shared policies; count them once
+                result = dataclasses.replace(result, policies=result.policies - result.shared_policies)
         else:
-            raw = read_plan_bytes(raw, source.path, limits)
-        findings, waived = evaluator.findings(raw)
-        return [InputResult(source.path, "plan", findings, waived=waived)]
-    except SesregoError as exc:
-        return [InputResult(source.path, "tf" if source.kind == "tf" else "plan", error=exc.located())]
+            result = evaluator.evaluate(plan_bytes(raw or b"", source.path, run.limits))
+        return [_input_result(source.path, kind, result)]
+    except Exception as exc:  # noqa: BLE001 - the per-input error boundary
+        return [InputResult(source.path, kind, error=as_user_error(exc, source.path).located())]
 
 
-def _scan_tf(source: Source, evaluator, reader: ReaderOptions = ReaderOptions()) -> list[InputResult]:
-    from .terraform import plan_from_tf
+def _input_result(path: str, kind: str, result: Result, **extra) -> InputResult:
+    return InputResult(path, kind, result.findings, waived=result.waived, policies=result.policies,
+                       unverifiable=result.unverifiable, waivers_used=result.waivers_used,
+                       waivers_unused=result.waivers_unused, waivers_expired=result.waivers_expired, **extra)
 
+
+def _read_tf(paths: Sequence[str], run: _Run) -> list:
+    """The reader's root modules, with the run's reader options where the reader takes them."""
+    from . import terraform
+
+    reader_options = getattr(terraform, "ReaderOptions", None)
+    if reader_options is None:
+        return terraform.plan_from_tf([Path(p) for p in paths])
+    options = run.reader
+    if options is None:
+        try:
+            options = reader_options(max_input_bytes=run.limits.max_input_bytes,
+                                     environ={k: v for k, v in os.environ.items() if k.startswith("TF_VAR_")})
+        except TypeError:
+            options = reader_options()
+    return terraform.plan_from_tf([Path(p) for p in paths], options=options)
+
+
+def inline_waivers(tf: object) -> list[dict]:
+    """A root module's inline suppressions as waivers for it alone (contract 3)."""
+    waivers = []
+    for suppression in getattr(tf, "suppressions", ()) or ():
+        for rule_id in suppression.rule_ids:
+            for resource in suppression.resources:
+                waiver = {"rule_id": rule_id, "resource": resource, "reason": suppression.reason,
+                          "source": "inline", "file": str(suppression.file), "line": suppression.line}
+                if suppression.expires:
+                    waiver["expires"] = suppression.expires
+                waivers.append(waiver)
+    return waivers
+
+
+def _scan_tf(source: Source, run: _Run, evaluator: Evaluator) -> list[InputResult]:
     results = []
-    for tf in plan_from_tf([Path(p) for p in source.tf_paths], reader):
+    for tf in _read_tf(source.tf_paths, run):
         name = str(tf.path)
+        warnings = tuple(str(w) for w in (getattr(tf, "warnings", ()) or ()))
         if tf.error is not None:
-            results.append(InputResult(name, "tf", error=tf.error.located(), warnings=tf.warnings))
+            error = tf.error.located() if hasattr(tf.error, "located") else f"{name}: {tf.error}"
+            results.append(InputResult(name, "tf", error=error, warnings=warnings))
             continue
-        raw = json.dumps(tf.plan).encode()
-        findings, waived = evaluator.findings(raw)
-        results.append(InputResult(name, "tf", findings, locations=dict(tf.locations), waived=waived,
-                                   warnings=tf.warnings))
+        try:
+            check_policies(tf.plan.get("resource_changes", []), name, run.limits)
+            result = evaluator.evaluate(json.dumps(tf.plan).encode(), inline_waivers(tf))
+        except Exception as exc:  # noqa: BLE001 - this root module's error; the others still report
+            results.append(InputResult(name, "tf", error=as_user_error(exc, name).located(), warnings=warnings))
+            continue
+        results.append(_input_result(name, "tf", result, locations=dict(tf.locations), warnings=warnings))
     return results
 
 
-def _shared(change: object) -> bool:
-    """Whether every part of a split plan needs this resource change.
-
-    The rules join a policy only with its own resource change, the plan's data sources (an
-    aws_iam_policy_document read during apply), its configuration, and the organization's
-    policies (the SCP controls); everything else is judged resource by resource.
-    """
-    return not isinstance(change, dict) or change.get("mode") != "managed" or \
-        change.get("type") == "aws_organizations_policy"
+def _killed(source: Source) -> list[InputResult]:
+    kind = "tf" if source.kind == "tf" else "plan"
+    return [InputResult(source.path, kind, error=f"{source.path}: the process scanning this input died (killed by "
+                        "a signal, or out of memory); the other inputs were scanned")]
 
 
-def split_plan(plan: dict, parts: int) -> list[dict]:
-    """``plan`` as ``parts`` plans whose findings, merged as a set, are the plan's findings.
-
-    Each part keeps everything but ``resource_changes``, every shared change (see ``_shared``),
-    and one share of the others. Findings on shared resources appear in every part and merge
-    into one, as ``data.sesrego.findings`` is a set.
-    """
-    changes = plan.get("resource_changes")
-    if parts <= 1 or not isinstance(changes, list):
-        return [plan]
-    shared = [change for change in changes if _shared(change)]
-    own = [change for change in changes if not _shared(change)]
-    return [{**plan, "resource_changes": shared + own[part::parts]} for part in range(parts)]
+# --- large plans in parts ------------------------------------------------------------------------
 
 
 def _merge(results: list[InputResult]) -> InputResult:
@@ -214,15 +262,24 @@ def _merge(results: list[InputResult]) -> InputResult:
         merged = {json.dumps(item, sort_keys=True): item for group in groups for item in group}
         return tuple(sorted(merged.values(), key=sort_key))
 
-    return InputResult(first.path, first.kind, union(r.findings for r in results),
-                       waived=union(r.waived for r in results))
+    findings, waived = union(r.findings for r in results), union(r.waived for r in results)
+    used = union(r.waivers_used for r in results)
+    used_keys = {json.dumps(w, sort_keys=True) for w in used}
+    unused = tuple(w for w in union(r.waivers_unused for r in results)
+                   if json.dumps(w, sort_keys=True) not in used_keys)
+    unverifiable = {(f.get("resource"), f.get("attribute")) for f in (*findings, *waived)
+                    if f.get("rule_id") == "SES-007"}
+    return InputResult(first.path, first.kind, findings, waived=waived,
+                       policies=sum(r.policies for r in results), unverifiable=len(unverifiable),
+                       waivers_used=used, waivers_unused=unused,
+                       waivers_expired=union(r.waivers_expired for r in results))
 
 
 def _plan_size(source: Source, stdin: bytes | None) -> int:
     if source.kind == "stdin":
         return len(stdin or b"")
     try:
-        return os.path.getsize(source.path) if source.kind == "plan" else 0
+        return os.path.getsize(source.path) if source.kind == "plan" and os.path.isfile(source.path) else 0
     except OSError:
         return 0
 
@@ -246,62 +303,95 @@ def _split_large(sources: list[Source], jobs: int, split_bytes: int, stdin: byte
     return out
 
 
-def scan(paths: Sequence[str], program: Program, tree: Tree, options: ScanOptions = ScanOptions(), *,
-         stdin: bytes | None = None, progress: Callable[[int], None] | None = None) -> ScanReport:
-    sources, failures = collect(paths)
-    if options.engine == "opa":  # the bundle carries the configuration for opa eval
-        evaluator = OpaBinaryEvaluator(tar_gz(bundle_files(program, tree, options.config, sources=False)))
-        results = _sequential(sources, options.limits, evaluator, stdin, progress, options.reader)
-    else:
-        data = data_document(tree.facts, options.config)
-        files = {k: v for k, v in tree.files.items() if not k.endswith("_test.rego")}
-        jobs = options.jobs or os.cpu_count() or 1
-        sources = _split_large(sources, jobs, options.split_bytes, stdin)
-        if jobs > 1 and len(sources) > 1:
-            results = _parallel(sources, options.limits, files, data, min(jobs, len(sources)), stdin, progress,
-                                options.reader)
-        else:
-            results = _sequential(sources, options.limits, Evaluator(files, data), stdin, progress, options.reader)
-    by_path = {r.path: r for r in failures}
-    ordered = []
-    for arg in paths:  # report in command-line order
-        if arg in by_path:
-            ordered.append(by_path.pop(arg))
-        ordered.extend(results.pop(arg, []))
-    for leftover in results.values():
-        ordered.extend(leftover)
-    return ScanReport(tuple(ordered), rule_infos(program), options.fail_on)
-
-
-def _sequential(sources, limits, evaluator, stdin, progress, reader=ReaderOptions()) -> dict[str, list[InputResult]]:
-    results = {}
-    for source in sources:
-        results.setdefault(source.path, []).extend(_scan_one(source, limits, evaluator, stdin, reader))
-        if progress:
-            progress(1)
-    return results
-
-
-def _parallel(sources, limits, files, data, jobs, stdin, progress,
-              reader=ReaderOptions()) -> dict[str, list[InputResult]]:
+def _by_input(sources: list[Source], outputs: dict[int, list[InputResult]]) -> dict[str, list[InputResult]]:
+    """Each input's results, its parts merged, keyed by the path given on the command line."""
     results: dict[str, list[InputResult]] = {}
-    context = multiprocessing.get_context("spawn")  # the Go runtime must not be forked
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(files, data)) as pool:
-        futures = [(source, pool.submit(_scan_one, source, limits, None, stdin, reader)) for source in sources]
-        parts: list[InputResult] = []
-        for source, future in futures:
-            if source.parts == 1:
-                results.setdefault(source.path, []).extend(future.result())
-            else:
-                parts.extend(future.result())
-                if source.part < source.parts - 1:
-                    continue
-                results.setdefault(source.path, []).append(_merge(parts))
-                parts = []
-            if progress:
-                progress(1)
+    parts: list[InputResult] = []
+    for i, source in enumerate(sources):
+        if source.parts == 1:
+            results.setdefault(source.path, []).extend(outputs[i])
+            continue
+        parts.extend(outputs[i])
+        if source.part == source.parts - 1:
+            results.setdefault(source.path, []).append(_merge(parts))
+            parts = []
     return results
 
 
-def read_stdin() -> bytes:
-    return sys.stdin.buffer.read()
+# --- running the sources ---------------------------------------------------------------------------
+
+
+def _sequential(run: _Run, sources: list[Source], evaluator: Evaluator, progress) -> dict[int, list[InputResult]]:
+    outputs = {}
+    for i, source in enumerate(sources):
+        outputs[i] = _scan_one(source, run, evaluator)
+        if progress and source.part == source.parts - 1:
+            progress(1)
+    return outputs
+
+
+def _parallel(run: _Run, sources: list[Source], evaluator: Evaluator, jobs: int,
+              progress) -> dict[int, list[InputResult]]:
+    """Every source in a pool of worker processes; a worker that dies costs only its own source.
+
+    When the pool breaks, the sources it did not finish are run again one at a time, in a
+    fresh one-worker pool: there, the first source that breaks the pool is the one that
+    killed it. It is reported as such and the rest continue.
+    """
+    outputs: dict[int, list[InputResult]] = {}
+    pending = list(range(len(sources)))
+    width = jobs
+    while pending:
+        broken = _pool_round(run, sources, pending, evaluator, width, outputs, progress)
+        if not broken:
+            break
+        if width == 1:
+            outputs[broken[0]] = _killed(sources[broken[0]])
+            pending = broken[1:]
+        else:
+            width, pending = 1, broken
+    return outputs
+
+
+def _pool_round(run: _Run, sources: list[Source], pending: list[int], evaluator: Evaluator, width: int,
+                outputs: dict[int, list[InputResult]], progress) -> list[int]:
+    """Run ``pending`` in a fresh pool; fill ``outputs``; return the sources the pool lost."""
+    context = multiprocessing.get_context("spawn")  # the Go runtime must not be forked
+    pool = ProcessPoolExecutor(width, mp_context=context, initializer=_init_worker, initargs=(evaluator,))
+    broken: list[int] = []
+    try:
+        futures = []
+        for i in pending:
+            task_run = run if sources[i].kind == "stdin" else dataclasses.replace(run, stdin=None)
+            futures.append((i, pool.submit(_scan_one, sources[i], task_run)))
+        for i, future in futures:
+            try:
+                outputs[i] = future.result()
+            except BrokenProcessPool:
+                broken.append(i)
+                continue
+            except Exception as exc:  # noqa: BLE001 - a result that could not be sent back
+                outputs[i] = [InputResult(sources[i].path, "tf" if sources[i].kind == "tf" else "plan",
+                                          error=as_user_error(exc, sources[i].path).located())]
+            if progress and sources[i].part == sources[i].parts - 1:
+                progress(1)
+    except BaseException:
+        _terminate(pool)
+        raise
+    pool.shutdown(wait=True)
+    return broken
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool's workers now (Ctrl-C): nothing more is scanned or written."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            process.terminate()
+        except (OSError, AttributeError):
+            pass
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def read_stdin(limits: Limits = Limits()) -> bytes:
+    """Standard input, read under the size limit."""
+    return read_bounded(sys.stdin.buffer, "-", limits)

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import jwt
-import yaml
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -36,6 +35,7 @@ from cryptography.x509 import load_pem_x509_certificate
 from jwt.algorithms import ECAlgorithm
 from jwt.utils import der_to_raw_signature
 
+from .documents import load_json, load_yaml
 from .errors import BundleError
 
 SIGNATURES = ".signatures.json"
@@ -90,22 +90,24 @@ def canonical_json(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise BundleError("NaN and Infinity are not JSON numbers; OPA refuses such a bundle")
         return json.dumps(value)
     raise TypeError(f"not a JSON value: {type(value).__name__}")
 
 
 def parse_structured(name: str, body: bytes) -> object:
-    """A structured bundle file parsed as OPA parses it (numbers kept as written)."""
+    """A structured bundle file parsed as OPA parses it (numbers kept as written).
+
+    Read with :mod:`sesrego.documents`' bounds: no NaN or Infinity, nesting and YAML aliases
+    bounded, so hashing (which recurses) never runs out of stack.
+    """
     try:
-        return json.loads(body.decode("utf-8"), parse_int=_Number, parse_float=_Number,
-                          parse_constant=lambda c: (_ for _ in ()).throw(ValueError(f"{c} is not JSON")))
-    except (UnicodeDecodeError, ValueError) as json_error:
+        return load_json(body, name, error=BundleError, parse_int=_Number, parse_float=_Number)
+    except BundleError:
         if not name.endswith((".yaml", ".yml")):
-            raise BundleError(f"{name} is not valid JSON: {json_error}") from None
-    try:
-        return yaml.safe_load(body)
-    except yaml.YAMLError as exc:
-        raise BundleError(f"{name} is not valid YAML: {exc}") from None
+            raise
+    return load_yaml(body, name, error=BundleError)
 
 
 def is_structured(name: str) -> bool:
@@ -245,11 +247,10 @@ class SigningOptions:
 
 def _claims(path: Path) -> dict:
     try:
-        claims = json.loads(Path(path).read_text(encoding="utf-8"))
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise BundleError(f"cannot read claims: {exc.strerror or exc}", path=path) from None
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BundleError(f"claims file is not JSON: {exc}", path=path) from None
+    claims = load_json(raw, path, error=BundleError)
     if not isinstance(claims, dict):
         raise BundleError("claims file must hold a JSON object", path=path)
     if "files" in claims:
@@ -324,7 +325,7 @@ def decode_segment(segment: str, what: str) -> dict:
     try:
         padded = segment + "=" * (-len(segment) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (binascii.Error, ValueError, UnicodeError):
+    except (binascii.Error, ValueError, UnicodeError, RecursionError):
         raise VerificationError(f".signatures.json: the JWT {what} is not base64url JSON") from None
     if not isinstance(value, dict):
         raise VerificationError(f".signatures.json: the JWT {what} is not a JSON object")
@@ -336,7 +337,7 @@ def read_token(files: Mapping[str, bytes]) -> str:
         raise VerificationError("bundle is not signed: it has no .signatures.json")
     try:
         document = json.loads(files[SIGNATURES])
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise VerificationError(".signatures.json is not JSON") from None
     tokens = document.get("signatures") if isinstance(document, dict) else None
     if not isinstance(tokens, list) or not tokens:

@@ -2,49 +2,61 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-import click
-
 from .bundle import write_policy_dir
-from .engine import Engine, data_document
-from .errors import EngineError
+from .engine import Engine, TestResult, data_document, opa_check_and_test
 from .model import Program
 from .render import Tree
 
 
-def run_tests(program: Program, tree: Tree, *, use_opa: bool = False, verbose: bool = False) -> int:
-    """Run every ``test_*`` rule; print ``opa test``-style results; return the exit status."""
+@dataclass(frozen=True, slots=True)
+class TestRun:
+    """What ``sesrego test`` found: each test's result, the opa binary's runs, and the exit status."""
+
+    __test__ = False  # not a pytest test class
+
+    results: tuple[TestResult, ...]
+    opa_runs: tuple[tuple[str, int, str], ...] = ()
+
+    @property
+    def failed(self) -> list[TestResult]:
+        return [r for r in self.results if not r.passed]
+
+    @property
+    def exit_status(self) -> int:
+        status = 0 if not self.failed and self.results else 2
+        return max([status] + [0 if code == 0 else 2 for _, code, _ in self.opa_runs])
+
+    def lines(self, verbose: bool = False) -> list[str]:
+        """The run as ``opa test`` prints it."""
+        out = []
+        for result in self.results:
+            if verbose or not result.passed:
+                status = "PASS" if result.passed else ("ERROR" if result.error else "FAIL")
+                out.append(f"data.{result.package}.{result.name}: {status} ({result.seconds * 1000:.1f}ms)"
+                           + (f"\n  {result.error}" if result.error else ""))
+        total, failed = len(self.results), len(self.failed)
+        out.append("-" * 80)
+        out.append(f"PASS: {total - failed}/{total}" + (f"\nFAIL: {failed}/{total}" if failed else ""))
+        for command, _, output in self.opa_runs:
+            out.append(f"$ {command} ...\n{output}".rstrip())
+        return out
+
+
+def run_tests(program: Program, tree: Tree, *, use_opa: bool = False) -> TestRun:
+    """Run every ``test_*`` rule in the embedded engine, and with ``use_opa`` ``opa check``/``opa test``."""
     engine = Engine(tree.files, data_document(tree.facts), tests=True)
-    results = engine.run_tests()
-    failed = [r for r in results if not r.passed]
-    for result in results:
-        if verbose or not result.passed:
-            status = "PASS" if result.passed else ("ERROR" if result.error else "FAIL")
-            line = f"data.{result.package}.{result.name}: {status} ({result.seconds * 1000:.1f}ms)"
-            click.echo(line + (f"\n  {result.error}" if result.error else ""))
-    click.echo("-" * 80)
-    click.echo(f"PASS: {len(results) - len(failed)}/{len(results)}" + (f"\nFAIL: {len(failed)}/{len(results)}"
-                                                                      if failed else ""))
-    status = 0 if not failed and results else 2
+    try:
+        results = tuple(engine.run_tests())
+    finally:
+        engine.close()
+    runs: tuple = ()
     if use_opa:
-        status = max(status, _opa_binary(tree))
-    return status
-
-
-def _opa_binary(tree: Tree) -> int:
-    opa = shutil.which("opa")
-    if not opa:
-        raise EngineError("--opa needs the opa binary on PATH")
-    with tempfile.TemporaryDirectory(prefix="sesrego-test-") as tmp:
-        policy = Path(tmp) / "policy"
-        write_policy_dir(tree, policy)
-        status = 0
-        for args in (["check", "--strict", str(policy)], ["test", str(policy)]):
-            proc = subprocess.run([opa, *args], capture_output=True, text=True, check=False)
-            click.echo(f"$ opa {' '.join(args[:2])} ...\n{proc.stdout}{proc.stderr}".rstrip())
-            status = max(status, 0 if proc.returncode == 0 else 2)
-        return status
+        with tempfile.TemporaryDirectory(prefix="sesrego-test-") as tmp:
+            policy = Path(tmp) / "policy"
+            write_policy_dir(tree, policy)
+            runs = tuple(opa_check_and_test(policy))
+    return TestRun(results, runs)

@@ -47,7 +47,7 @@ def test_bundle_layout_and_manifest(tmp_path):
     sources = {s["name"]: s["sha256"] for s in manifest["metadata"]["sources"]}
     assert "sesrego/sources/catalogs/ses-v1.md" in sources and all(len(d) == 64 for d in sources.values())
     assert manifest["metadata"]["rules"] == [f"SES-00{i}" for i in range(1, 9)]
-    assert (tmp_path / "compile-report.json").exists()
+    assert not (tmp_path / "compile-report.json").exists()  # written only with --cross-check-report
 
 
 def test_bundle_evaluates_in_opa_engine(tmp_path):

@@ -48,19 +48,21 @@ def finding(rule_id: str, resource: str, severity: str, statement="Send", msg: s
 
 
 def sample_report(fail_on: str = "deny") -> ScanReport:
-    """2 deny, 3 warn in 4 inputs (1 could not be read), 1 waived; one .tf input with locations."""
+    """2 deny, 3 warn, 1 waived; 9 policies checked in 4 inputs (1 could not be read), 1 unverifiable."""
     tf = InputResult("infra/main.tf", "tf", (
         finding("SES-002", "aws_iam_policy.b", "deny"),
         finding("SES-001", "aws_iam_policy.a", "warn", statement=0),
         finding("SES-001", "aws_iam_policy.b", "warn", statement=None),
-    ), locations={"aws_iam_policy.a": ("infra/main.tf", 3), "aws_iam_policy.b": ("infra/iam.tf", 12)})
+    ), locations={"aws_iam_policy.a": ("infra/main.tf", 3), "aws_iam_policy.b": ("infra/iam.tf", 12)},
+        policies=3, unverifiable=1)
     plan = InputResult("plans/prod.json", "plan", (
         finding("SES-002", "aws_iam_policy.c", "deny"),
         finding("SES-001", "aws_iam_policy.c", "warn"),
     ), waived=(finding("SES-001", "aws_iam_policy.d", "warn", waiver={"rule_id": "SES-001",
                                                                        "resource": "aws_iam_policy.d",
-                                                                       "reason": "SEC-1: migrating"}),))
-    clean = InputResult("plans/clean.json", "plan")
+                                                                       "reason": "SEC-1: migrating"}),),
+        policies=4)
+    clean = InputResult("plans/clean.json", "plan", policies=2)
     broken = InputResult("plans/broken.json", "plan", error="plans/broken.json: not valid JSON (line 1)")
     return ScanReport((tf, plan, clean, broken), RULES, fail_on)
 
@@ -96,8 +98,10 @@ def test_same_report_gives_same_bytes(fmt):
 
 
 def test_summary_line():
-    assert summary_line(sample_report()) == "2 deny, 3 warn in 4 inputs (1 could not be read), 1 waived"
-    assert summary_line(ScanReport((InputResult("a.json", "plan"),), RULES)) == "No findings in 1 input"
+    assert summary_line(sample_report()) == \
+        "2 deny, 3 warn, 1 waived. 9 policies checked in 4 inputs (1 could not be read), 1 unverifiable"
+    assert summary_line(ScanReport((InputResult("a.json", "plan", policies=1),), RULES)) == \
+        "No findings. 1 policy checked in 1 input, 0 unverifiable"
 
 
 # --- json ---------------------------------------------------------------------------------------------------
@@ -119,7 +123,7 @@ def test_json_round_trips_findings_unchanged(real_report):
 def test_json_lists_inputs_with_errors_and_waived_findings():
     report = sample_report()
     document = json.loads(render(report, "json"))
-    assert set(document) == {"findings", "summary", "inputs"}
+    assert set(document) == {"findings", "summary", "inputs", "waivers", "configuration"}
     assert document["findings"] == [f for _, f in report.findings]
     assert document["summary"]["exit_status"] == 2 and document["summary"]["waived"] == 1
     assert [(i["path"], i["kind"], i["findings"], i["error"]) for i in document["inputs"]] == [
@@ -282,7 +286,7 @@ def test_github_annotations():
     assert lines[3].startswith("::error file=plans/prod.json,title=SES-002 ")
     assert "line=" not in lines[3]
     assert lines[5] == "::error file=plans/broken.json,title=sesrego::plans/broken.json: not valid JSON (line 1)"
-    assert lines[-1] == "2 deny, 3 warn in 4 inputs (1 could not be read), 1 waived"
+    assert lines[-1] == "2 deny, 3 warn, 1 waived. 9 policies checked in 4 inputs (1 could not be read), 1 unverifiable"
     assert len(lines) == 7  # 5 findings, 1 error, the summary; waived findings are not annotated
 
 
@@ -311,7 +315,7 @@ def test_table_groups_by_input_then_resource():
     assert "  1 waived: SES-001 aws_iam_policy.d" in lines
     assert "  error: plans/broken.json: not valid JSON (line 1)" in lines
     assert "plans/clean.json" not in text  # clean inputs only count in the summary
-    assert lines[-1] == "2 deny, 3 warn in 4 inputs (1 could not be read), 1 waived"
+    assert lines[-1] == "2 deny, 3 warn, 1 waived. 9 policies checked in 4 inputs (1 could not be read), 1 unverifiable"
 
 
 def test_table_colour_on_and_off():
@@ -323,8 +327,9 @@ def test_table_colour_on_and_off():
 
 def test_table_clean_run(real_report):
     clean = ScanReport(tuple(r for r in real_report.inputs if r.path == FIXED) * 2, real_report.rules)
-    assert render(clean, "table") == "No findings in 2 inputs\n"
-    assert render(real_report, "table").splitlines()[-1] == "2 deny, 1 warn in 3 inputs"
+    assert render(clean, "table") == "No findings. 2 policies checked in 2 inputs, 0 unverifiable\n"
+    assert render(real_report, "table").splitlines()[-1] == \
+        "2 deny, 1 warn. 3 policies checked in 3 inputs, 0 unverifiable"
 
 
 # --- through the CLI ----------------------------------------------------------------------------------------

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 
 import pytest
 
-from sesrego.engine import data_document
-from sesrego.report import InputResult
-from sesrego.scan import Evaluator, ScanOptions, _merge, scan, split_plan
+from sesrego.engine import Embedded, data_document
+from sesrego.plan import plan_parts, split_plan
+from sesrego.scan import ScanOptions, _input_result, _merge, scan
 
 from conftest import ROOT, identity, plan, policy_json, resource, scp
 
@@ -26,17 +27,18 @@ def _generated(size: int) -> dict:
 @pytest.fixture(scope="module")
 def evaluator(compiled):
     _, tree = compiled
-    files = {k: v for k, v in tree.files.items() if not k.endswith("_test.rego")}
-    return Evaluator(files, data_document(tree.facts))
+    return Embedded(tree.files, data_document(tree.facts))
 
 
 def _in_parts(evaluator, document: dict, parts: int) -> tuple:
     results = []
-    for part in split_plan(document, parts):
-        findings, waived = evaluator.findings(json.dumps(part).encode())
-        results.append(InputResult("p", "plan", findings, waived=waived))
+    for i, part in enumerate(plan_parts(json.dumps(document).encode(), "p", parts)):
+        result = evaluator.evaluate(part, shared=True)
+        if i:  # every part holds the shared policies; the scan counts them in the first part only
+            result = dataclasses.replace(result, policies=result.policies - result.shared_policies)
+        results.append(_input_result("p", "plan", result))
     merged = _merge(results)
-    return merged.findings, merged.waived
+    return merged.findings, merged.waived, merged.policies, merged.unverifiable
 
 
 def _cases():
@@ -56,8 +58,9 @@ def _cases():
 @pytest.mark.parametrize("name,document", _cases(), ids=lambda v: v if isinstance(v, str) else "")
 @pytest.mark.parametrize("parts", [2, 3, 7])
 def test_parts_give_the_same_findings_as_the_whole_plan(evaluator, name, document, parts):
-    whole = evaluator.findings(json.dumps(document).encode())
-    assert _in_parts(evaluator, document, parts) == whole
+    whole = evaluator.evaluate(json.dumps(document).encode())
+    assert _in_parts(evaluator, document, parts) == \
+        (whole.findings, whole.waived, whole.policies, whole.unverifiable)
 
 
 def test_every_part_keeps_shared_changes_and_the_rest_of_the_plan():

@@ -1,0 +1,201 @@
+"""JSON and YAML documents from users and bundles, read with bounds.
+
+One place reads every configuration file, claims file and bundle data document, so each gets
+the same guarantees:
+
+* JSON is strict: ``NaN`` and ``Infinity`` (which Python accepts and OPA refuses) are errors,
+  and so is an integer too long for Python to convert (more than 4,300 digits).
+* YAML is JSON-shaped: dates and times stay the text they were written as (as OPA's loader
+  keeps them), keys become strings, and ``.nan``/``.inf``, binary and other non-JSON values are errors.
+* Aliases (``*name``) may expand to at most :data:`MAX_ALIAS_NODES` nodes in all, so a
+  "billion laughs" document is refused while it is parsed, before it costs memory; an alias
+  to the node that contains it is refused.
+* Nesting deeper than :data:`MAX_DEPTH` is refused, so nothing downstream recurses without bound.
+
+Errors are :class:`~sesrego.errors.SesregoError` subclasses naming the file, with a line
+where the parser gives one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+
+import yaml
+
+from .errors import InputError, SesregoError
+
+#: Containers nested deeper than this are refused.
+MAX_DEPTH = 100
+#: YAML aliases may expand to at most this many nodes in one document.
+MAX_ALIAS_NODES = 10_000
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def load_json(text: str | bytes, name: object, *, error: type[SesregoError] = InputError, **hooks) -> object:
+    """A JSON document, strictly (see the module docstring)."""
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise error(f"not UTF-8 text (byte {exc.start})", path=name) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, **hooks)
+    except json.JSONDecodeError as exc:
+        raise error(f"not valid JSON: {exc.msg}", path=name, line=exc.lineno, column=exc.colno) from None
+    except RecursionError:
+        raise error(f"JSON nested more than {MAX_DEPTH} levels deep", path=name) from None
+    except ValueError as exc:  # NaN/Infinity, or an integer over Python's digit limit
+        raise error(f"not valid JSON: {_first_line(exc)}", path=name) from None
+    check_depth(value, name, error=error)
+    return value
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).split("\n", 1)[0]
+    if "integer string conversion" in text:
+        return "a number has more digits than sesrego reads (4,300)"
+    return text
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, with alias expansion counted while the document is composed."""
+
+    def __init__(self, stream) -> None:
+        super().__init__(stream)
+        self._alias_budget = MAX_ALIAS_NODES
+        self._sizes: dict[int, int] = {}
+        self._open_anchors: list[str] = []
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            if event.anchor in self._open_anchors:
+                raise yaml.composer.ComposerError(None, None, f"alias *{event.anchor} refers to a node that "
+                                                  "contains it", event.start_mark)
+            node = self.anchors.get(event.anchor)
+            if node is not None:
+                self._alias_budget -= self._size(node)
+                if self._alias_budget < 0:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"aliases expand to more than {MAX_ALIAS_NODES} nodes", event.start_mark)
+            return super().compose_node(parent, index)
+        anchor = getattr(self.peek_event(), "anchor", None)
+        if anchor is not None:
+            self._open_anchors.append(anchor)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            if anchor is not None:
+                self._open_anchors.pop()
+
+    def _size(self, node) -> int:
+        """How many nodes ``node`` stands for once every alias inside it is expanded."""
+        key = id(node)
+        if key not in self._sizes:
+            if isinstance(node, yaml.SequenceNode):
+                size = 1 + sum(self._size(item) for item in node.value)
+            elif isinstance(node, yaml.MappingNode):
+                size = 1 + sum(self._size(k) + self._size(v) for k, v in node.value)
+            else:
+                size = 1
+            self._sizes[key] = min(size, MAX_ALIAS_NODES + 1)
+        return self._sizes[key]
+
+
+# Dates and times stay the text they were written as, as OPA's YAML loader keeps them.
+_BoundedLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_yaml(text: str | bytes, name: object, *, error: type[SesregoError] = InputError) -> object:
+    """A YAML document as JSON data (see the module docstring)."""
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise error(f"not UTF-8 text (byte {exc.start})", path=name) from None
+    loader = None
+    try:
+        loader = _BoundedLoader(text)
+        value = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        reason = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
+        raise error(f"not valid YAML: {str(reason).splitlines()[0] if str(reason) else 'unreadable'}", path=name,
+                    line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None) from None
+    except RecursionError:
+        raise error(f"YAML nested more than {MAX_DEPTH} levels deep", path=name) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a tagged value that cannot be built
+        raise error(f"not valid YAML: {_first_line(exc)}", path=name) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    check_depth(value, name, error=error, yaml_values=True)
+    return json_data(value, name, error=error)
+
+
+def load(text: str | bytes, name: object, *, yaml_syntax: bool, error: type[SesregoError] = InputError) -> object:
+    """:func:`load_yaml` or :func:`load_json`."""
+    return load_yaml(text, name, error=error) if yaml_syntax else load_json(text, name, error=error)
+
+
+def check_depth(value: object, name: object, *, error: type[SesregoError] = InputError,
+                yaml_values: bool = False) -> None:
+    """Refuse containers nested deeper than :data:`MAX_DEPTH` (without recursing)."""
+    stack = [(value, 1)]
+    seen: set[int] = set()
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = list(item.values())
+        elif isinstance(item, (list, tuple)):
+            children = list(item)
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise error(f"nested more than {MAX_DEPTH} levels deep", path=name)
+        if yaml_values:  # aliases share objects: walk each once
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+        stack.extend((child, depth + 1) for child in children)
+
+
+def json_data(value: object, name: object, *, error: type[SesregoError] = InputError) -> object:
+    """A parsed YAML value as the JSON data OPA would load, or an error naming what is not JSON."""
+    if isinstance(value, dict):
+        return {_key(k, name, error): json_data(v, name, error=error) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_data(v, name, error=error) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise error(f"{value} is not a JSON number (OPA refuses NaN and Infinity)", path=name)
+        return value
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    raise error(f"a {type(value).__name__} value is not JSON data", path=name)
+
+
+def _key(key: object, name: object, error) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, (datetime.date, datetime.datetime)):
+        return key.isoformat()
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None:
+        return "null"
+    if isinstance(key, (int, float)):
+        return str(key)
+    raise error(f"a {type(key).__name__} mapping key is not JSON data", path=name)
