@@ -17,49 +17,59 @@ from .plan import MAX_INPUT_BYTES, MAX_POLICY_CHARS
 DEFAULT_BUNDLE = Path("bundles/sesrego.tar.gz")
 
 
-def _source_flags(command):
-    """The --catalog/--guidance/--strict options themselves."""
-    command = click.option("--strict", is_flag=True,
-                           help="Fail when the guidance and catalogs disagree (cross-check).")(command)
+def _source_flags(command, *, cross_check: bool = True):
+    """--catalog/--guidance, and for the commands that build rules --strict and --verbose."""
+    if cross_check:
+        command = click.option("-v", "--verbose", is_flag=True,
+                               help="List every cross-check finding between the guidance and the catalogs, not "
+                                    "only their count.")(command)
+        command = click.option("--strict", is_flag=True,
+                               help="Fail when the guidance and catalogs disagree (cross-check).")(command)
     command = click.option("--guidance", "guidance", multiple=True,
                            type=click.Path(dir_okay=False, path_type=Path),
-                           help="Data-perimeter guidance markdown (repeatable). Default: the shipped SES v1 and "
-                                "v2 guidance.")(command)
+                           help="Data-perimeter guidance markdown (repeatable); each replaces the shipped guidance "
+                                "of its SES API version.")(command)
     return click.option("--catalog", "catalogs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-                        help="Catalog markdown (repeatable). Default: the shipped SES v1, v2, Mail Manager and "
-                             "Pinpoint Email catalogs.")(command)
+                        help="Catalog markdown (repeatable); each replaces the shipped catalog of its API version "
+                             "(SES v1, v2, Mail Manager, Pinpoint Email) and keeps the others.")(command)
 
 
-def _source_options(command):
-    """--catalog/--guidance/--strict, shared by every command that compiles."""
-    @_source_flags
-    @functools.wraps(command)
-    def wrapper(*args, catalogs, guidance, strict, **kwargs):
-        from .compiler import compile_tree
+def _source_options(cross_check: str | None = "summary"):
+    """--catalog/--guidance, compiled for the command.
 
-        program, tree = compile_tree(catalogs, guidance)
-        return command(*args, program=program, tree=tree, strict=strict, **kwargs)
-    return wrapper
+    ``cross_check``: ``"summary"`` (commands that write rules: a one-line summary of the
+    cross-check on stderr, with --strict and --verbose), ``"quiet"`` (scan: --strict and
+    --verbose, silent otherwise) or ``None`` (no cross-check options).
+    """
+    def decorate(command):
+        @functools.wraps(command)
+        def wrapper(*args, catalogs, guidance, strict=False, verbose=False, **kwargs):
+            from .compiler import compile_tree
+
+            program, tree = compile_tree(catalogs, guidance)
+            if cross_check == "summary" or strict or verbose:
+                _report_cross_check(program, strict=strict, verbose=verbose)
+            return command(*args, program=program, tree=tree, **kwargs)
+        return _source_flags(wrapper, cross_check=cross_check is not None)
+    return decorate
 
 
-def _report_cross_check(program, strict: bool, report_path: Path | None) -> None:
-    from .bundle import json_bytes
-    from .fsutil import atomic_write
-
+def _report_cross_check(program, *, strict: bool, verbose: bool, report_path: Path | None = None) -> None:
+    """One line on stderr summing up the cross-check; every item with --verbose; an error with --strict."""
     items = program.cross_check
-    if report_path is not None:
-        atomic_write(report_path, json_bytes({"cross_check": [
-            {"kind": i.kind, "api_version": i.api_version, "action": i.action, "message": i.message,
-             "source": i.source, "line": i.line} for i in items]}))
+    if not items:
+        return
     kinds: dict[str, list] = {}
     for item in items:
         kinds.setdefault(item.kind, []).append(item)
-    for kind, group in sorted(kinds.items()):
-        shown = "; ".join(i.message for i in group[:3]) + (f"; and {len(group) - 3} more" if len(group) > 3 else "")
-        click.echo(f"cross-check: {len(group)} {kind}: {shown}", err=True)
-    if strict and items:
-        raise CrossCheckError(f"--strict: {len(items)} cross-check finding(s) between guidance and catalogs"
-                              + (f" (see {report_path})" if report_path else ""))
+    counts = ", ".join(f"{len(group)} {kind}" for kind, group in sorted(kinds.items()))
+    where = f" (details in {report_path})" if report_path else " (details: --verbose)" if not verbose else ""
+    click.echo(f"cross-check: the guidance and catalogs differ in {len(items)} place(s): {counts}{where}", err=True)
+    if verbose:
+        for item in items:
+            click.echo(f"  {item.kind}: {item.message}", err=True)
+    if strict:
+        raise CrossCheckError(f"--strict: {len(items)} cross-check finding(s) between guidance and catalogs")
 
 
 def _config(paths):
@@ -84,8 +94,8 @@ def cli() -> None:
 @cli.command("compile")
 @click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Policy directory to write (.rego files, tests, data.json, compile-report.json).")
-@_source_options
-def compile_command(out: Path, program, tree, strict: bool) -> None:
+@_source_options()
+def compile_command(out: Path, program, tree) -> None:
     """Compile the guidance into a policy directory for conftest.
 
     \b
@@ -95,7 +105,6 @@ def compile_command(out: Path, program, tree, strict: bool) -> None:
     """
     from .bundle import json_bytes, write_policy_dir
 
-    _report_cross_check(program, strict, None)
     write_policy_dir(tree, out, extra={"compile-report.json": json_bytes(_cross_check_json(program))})
     click.echo(f"wrote {out}/ ({len(tree.files)} Rego files, data.json)", err=True)
 
@@ -146,7 +155,7 @@ _ALGORITHMS = click.Choice(["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"
 @_bundle_source_options
 @click.pass_context
 def bundle_command(ctx, out: Path, data_files, signing_key, signing_alg, key_id, scope, claims_file, iat,
-                   oci_layout, oci_tag, no_sources, catalogs, guidance, strict) -> None:
+                   oci_layout, oci_tag, no_sources, catalogs, guidance, strict, verbose) -> None:
     """Build an OPA bundle (gzipped tar, roots ["sesrego"], rego_version 1).
 
     Without a subcommand, builds the bundle; `bundle verify` and `bundle inspect` read one.
@@ -173,7 +182,7 @@ def bundle_command(ctx, out: Path, data_files, signing_key, signing_alg, key_id,
 
     program, tree = compile_tree(catalogs, guidance)
     config = _config(data_files)
-    _report_cross_check(program, strict, None)
+    _report_cross_check(program, strict=strict, verbose=verbose)
     files = bundle_files(program, tree, config, sources=not no_sources)
     if signing_key is not None:
         from .signing import SigningOptions, sign
@@ -296,8 +305,8 @@ def diff_command(old, new, old_catalog, old_guidance, new_catalog, new_guidance,
 @cli.command("test")
 @click.option("--opa", "use_opa", is_flag=True, help="Also run `opa test` and `opa check --strict` (needs opa on PATH).")
 @click.option("-v", "--verbose", is_flag=True, help="Print every test, not only failures.")
-@_source_options
-def test_command(use_opa: bool, verbose: bool, program, tree, strict: bool) -> None:
+@_source_options(cross_check=None)
+def test_command(use_opa: bool, verbose: bool, program, tree) -> None:
     """Run the generated Rego unit tests in OPA's engine, like `opa test`.
 
     \b
@@ -327,9 +336,9 @@ def test_command(use_opa: bool, verbose: bool, program, tree, strict: bool) -> N
               help="Refuse larger inputs (default 512 MiB).")
 @click.option("--max-policy-chars", type=click.IntRange(1), default=MAX_POLICY_CHARS,
               help="Refuse longer policy strings (default 1 MiB).")
-@_source_options
+@_source_options(cross_check="quiet")
 def scan_command(paths, fmt, fail_on, data_files, engine, opa_url, jobs, out, max_input_bytes, max_policy_chars,
-                 program, tree, strict) -> None:
+                 program, tree) -> None:
     """Scan Terraform plans (`terraform show -json`), .tf files and directories.
 
     PATHS are plan JSON files, .tf files, directories of .tf files (searched recursively,
@@ -379,8 +388,8 @@ def _scan_with_progress(paths, program, tree, options, stdin):
 @cli.command("rules")
 @click.argument("rule_id", required=False)
 @click.option("--markdown", is_flag=True, help="Print the rule reference as markdown (docs/rules.md).")
-@_source_options
-def rules_command(rule_id, markdown, program, tree, strict) -> None:
+@_source_options(cross_check=None)
+def rules_command(rule_id, markdown, program, tree) -> None:
     """List the rules, or explain one: what it checks, why, examples, how to fix or waive it.
 
     \b
@@ -398,12 +407,35 @@ def rules_command(rule_id, markdown, program, tree, strict) -> None:
         click.echo(listing(program), nl=False)
 
 
+@cli.command("actions")
+@click.argument("pattern", required=False)
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_source_options(cross_check=None)
+def actions_command(pattern, fmt, program, tree) -> None:
+    """List the catalogs' actions an IAM action PATTERN grants, per API version, with their condition keys.
+
+    Without PATTERN, every action. Exit status 1 when PATTERN matches no action (a policy
+    naming it grants nothing: SES-008).
+
+    \b
+    Examples:
+      sesrego actions 'ses:Send*'          # what a wildcard grants, in every SES API
+      sesrego actions ses:SendEmal         # a typo: no match, and the closest names
+      sesrego actions 'ses:*' --format json
+    """
+    from .actions import lookup, render_json, render_text
+
+    answer = lookup(program, pattern)
+    click.echo(render_json(answer) if fmt == "json" else render_text(answer), nl=False)
+    sys.exit(0 if answer.matches else 1)
+
+
 @cli.command("push")
 @click.option("--opa-url", required=True, help="OPA server, e.g. http://localhost:8181.")
 @click.option("--data", "data_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
               help="Configuration to upload with the facts (sesrego.config).")
-@_source_options
-def push_command(opa_url, data_files, program, tree, strict) -> None:
+@_source_options(cross_check=None)
+def push_command(opa_url, data_files, program, tree) -> None:
     """Upload the compiled policies and data to an OPA server's REST API.
 
     \b
