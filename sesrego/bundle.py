@@ -122,7 +122,11 @@ def check_outputs(options: BuildOptions) -> None:
 
 def build(program: Program, tree: Tree, config: Mapping | None, options: BuildOptions, *,
           report: Callable[[str], None] | None = None) -> Built:
-    """Build, sign and write the bundle (and its OCI layout and cross-check report, if asked)."""
+    """Build, sign and write the bundle (and its OCI layout, if asked).
+
+    ``options.cross_check_report`` is only checked here (writable, not another output's path); the
+    command writes it with the cross-check summary, before the build, so ``--strict`` keeps it.
+    """
     check_outputs(options)
     files = bundle_files(program, tree, config, sources=options.sources)
     if options.signing is not None:
@@ -141,8 +145,6 @@ def build(program: Program, tree: Tree, config: Mapping | None, options: BuildOp
         written = write_oci_layout(options.oci_layout, layout, tag=options.oci_tag, force=options.force,
                                    report=report)
     atomic_write(Path(options.output), data)
-    if options.cross_check_report is not None:
-        atomic_write(options.cross_check_report, json_bytes(cross_check_json(program)))
     return Built(Path(options.output), len(data), revision, options.signing is not None, layout, written)
 
 

@@ -74,29 +74,43 @@ def _emit(text: str, out: Path | None = None) -> None:
         click.echo(data, nl=not text.endswith("\n"))
 
 
-def _source_flags(command):
-    """The --catalog/--guidance/--strict options themselves."""
-    command = click.option("--strict", is_flag=True,
-                           help="Fail when the guidance and catalogs disagree (cross-check).")(command)
+def _source_flags(command, *, cross_check: bool = True):
+    """--catalog/--guidance, and for the commands that build rules --strict and --verbose."""
+    if cross_check:
+        command = click.option("-v", "--verbose", is_flag=True,
+                               help="List every cross-check finding between the guidance and the catalogs, not "
+                                    "only their count.")(command)
+        command = click.option("--strict", is_flag=True,
+                               help="Fail when the guidance and catalogs disagree (cross-check).")(command)
     command = click.option("--guidance", "guidance", multiple=True,
                            type=click.Path(dir_okay=False, path_type=Path),
-                           help="Data-perimeter guidance markdown (repeatable). Default: the shipped SES v1 and "
-                                "v2 guidance.")(command)
+                           help="Data-perimeter guidance markdown (repeatable); each replaces the shipped guidance "
+                                "of its SES API version.")(command)
     return click.option("--catalog", "catalogs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-                        help="Catalog markdown (repeatable). Default: the shipped SES v1, v2, Mail Manager and "
-                             "Pinpoint Email catalogs.")(command)
+                        help="Catalog markdown (repeatable); each replaces the shipped catalog of its API version "
+                             "(SES v1, v2, Mail Manager, Pinpoint Email) and keeps the others.")(command)
 
 
-def _source_options(command):
-    """--catalog/--guidance/--strict, shared by every command that compiles."""
-    @_source_flags
-    @functools.wraps(command)
-    def wrapper(*args, catalogs, guidance, strict, **kwargs):
-        from .compiler import compile_tree
+def _source_options(cross_check: str | None = None):
+    """--catalog/--guidance, compiled for the command.
 
-        program, tree = compile_tree(catalogs, guidance)
-        return command(*args, program=program, tree=tree, strict=strict, **kwargs)
-    return wrapper
+    ``cross_check``: ``"command"`` (compile: --strict and --verbose are handed to the command,
+    which reports the cross-check itself), ``"quiet"`` (scan: --strict and --verbose; silent
+    otherwise) or ``None`` (no cross-check options).
+    """
+    def decorate(command):
+        @functools.wraps(command)
+        def wrapper(*args, catalogs, guidance, strict=False, verbose=False, **kwargs):
+            from .compiler import compile_tree
+
+            program, tree = compile_tree(catalogs, guidance)
+            if cross_check == "command":
+                kwargs.update(strict=strict, verbose=verbose)
+            elif strict or verbose:
+                _report_cross_check(program, strict=strict, verbose=verbose)
+            return command(*args, program=program, tree=tree, **kwargs)
+        return _source_flags(wrapper, cross_check=cross_check is not None)
+    return decorate
 
 
 def _cross_check_report_option(command):
@@ -104,23 +118,28 @@ def _cross_check_report_option(command):
                         help="Write the guidance/catalog cross-check as JSON to this file.")(command)
 
 
-def _report_cross_check(program, strict: bool, report_path: Path | None) -> None:
-    """The cross-check on stderr (and in ``report_path``); with ``strict``, an error if it found anything."""
-    from .bundle import cross_check_json, json_bytes
-    from .fsutil import atomic_write
-
+def _report_cross_check(program, *, strict: bool, verbose: bool, report_path: Path | None = None) -> None:
+    """One line on stderr summing up the cross-check (every item with ``verbose``, all of them as JSON in
+    ``report_path``); with ``strict``, an error if it found anything."""
     items = program.cross_check
     if report_path is not None:
+        from .bundle import cross_check_json, json_bytes
+        from .fsutil import atomic_write
+
         atomic_write(report_path, json_bytes(cross_check_json(program)))
+    if not items:
+        return
     kinds: dict[str, list] = {}
     for item in items:
         kinds.setdefault(item.kind, []).append(item)
-    for kind, group in sorted(kinds.items()):
-        shown = "; ".join(i.message for i in group[:3]) + (f"; and {len(group) - 3} more" if len(group) > 3 else "")
-        _note(f"cross-check: {len(group)} {kind}: {shown}")
-    if strict and items:
-        raise CrossCheckError(f"--strict: {len(items)} cross-check finding(s) between guidance and catalogs"
-                              + (f" (see {report_path})" if report_path else ""))
+    counts = ", ".join(f"{len(group)} {kind}" for kind, group in sorted(kinds.items()))
+    where = f" (all of them in {report_path})" if report_path else "" if verbose else " (--verbose lists them)"
+    _note(f"cross-check: the guidance and catalogs differ in {len(items)} place(s): {counts}{where}")
+    if verbose:
+        for item in items:
+            _note(f"  {item.kind}: {item.message}")
+    if strict:
+        raise CrossCheckError(f"--strict: {len(items)} cross-check finding(s) between guidance and catalogs")
 
 
 def _configuration(paths, program):
@@ -154,8 +173,9 @@ def cli() -> None:
               help="Write into a non-empty directory sesrego did not write, replacing same-named files "
                    "(each is listed on stderr).")
 @_cross_check_report_option
-@_source_options
-def compile_command(out: Path, force: bool, cross_check_report: Path | None, program, tree, strict: bool) -> None:
+@_source_options(cross_check="command")
+def compile_command(out: Path, force: bool, cross_check_report: Path | None, program, tree, strict: bool,
+                    verbose: bool) -> None:
     """Compile the guidance into a policy directory for conftest.
 
     \b
@@ -171,7 +191,7 @@ def compile_command(out: Path, force: bool, cross_check_report: Path | None, pro
     distinct_outputs([cross_check_report], [out])
     if cross_check_report is not None:
         check_writable(cross_check_report)
-    _report_cross_check(program, strict, cross_check_report)
+    _report_cross_check(program, strict=strict, verbose=verbose, report_path=cross_check_report)
     written = write_policy_dir(tree, out, force=force, report=_note)
     rego = sum(1 for name in written.files if name.endswith(".rego"))
     removed = f", removed {len(written.removed)} stale" if written.removed else ""
@@ -224,7 +244,8 @@ _ALGORITHMS = click.Choice(["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"
 @_bundle_source_options
 @click.pass_context
 def bundle_command(ctx, out: Path, data_files, signing_key, signing_alg, key_id, scope, claims_file, iat,
-                   oci_layout, oci_tag, force, no_sources, cross_check_report, catalogs, guidance, strict) -> None:
+                   oci_layout, oci_tag, force, no_sources, cross_check_report, catalogs, guidance, strict,
+                   verbose) -> None:
     """Build an OPA bundle (gzipped tar, roots ["sesrego"], rego_version 1).
 
     Without a subcommand, builds the bundle; `bundle verify` and `bundle inspect` read one.
@@ -262,7 +283,7 @@ def bundle_command(ctx, out: Path, data_files, signing_key, signing_alg, key_id,
     check_outputs(options)
     program, tree = compile_tree(catalogs, guidance)
     configuration = _configuration(data_files, program)
-    _report_cross_check(program, strict, None)
+    _report_cross_check(program, strict=strict, verbose=verbose, report_path=cross_check_report)
     built = build(program, tree, configuration.config, options, report=_note)
     if built.oci is not None:
         _note(f"wrote {oci_layout}/ (OCI image layout, tag {oci_tag}, manifest {built.oci.manifest_digest})")
@@ -371,8 +392,8 @@ def diff_command(old, new, old_catalog, old_guidance, new_catalog, new_guidance,
 @cli.command("test")
 @click.option("--opa", "use_opa", is_flag=True, help="Also run `opa test` and `opa check --strict` (needs opa on PATH).")
 @click.option("-v", "--verbose", is_flag=True, help="Print every test, not only failures.")
-@_source_options
-def test_command(use_opa: bool, verbose: bool, program, tree, strict: bool) -> None:
+@_source_options(cross_check=None)
+def test_command(use_opa: bool, verbose: bool, program, tree) -> None:
     """Run the generated Rego unit tests in OPA's engine, like `opa test`.
 
     \b
@@ -479,11 +500,10 @@ def _reader_options(tf_vars, tf_var_files, max_eval_steps, max_value_bytes, max_
               help="Refuse a .tf root module that builds a larger value.")
 @click.option("--input-timeout", type=click.FloatRange(0, min_open=True), default=INPUT_TIMEOUT,
               show_default=True, help="Seconds to wait for a program to open a FIFO given as input.")
-@_source_options
+@_source_options(cross_check="quiet")
 def scan_command(paths, fmt, fail_on, data_files, engine, opa_url, opa_token, opa_connect_timeout, opa_timeout,
                  opa_ca_cert, opa_client_cert, opa_client_key, jobs, out, max_input_bytes, max_policy_chars,
-                 tf_vars, tf_var_files, max_eval_steps, max_value_bytes, input_timeout, program, tree,
-                 strict) -> None:
+                 tf_vars, tf_var_files, max_eval_steps, max_value_bytes, input_timeout, program, tree) -> None:
     """Scan Terraform plans (`terraform show -json`), .tf files and directories.
 
     PATHS are plan JSON files, .tf files, directories of .tf files (searched recursively,
@@ -549,8 +569,8 @@ def _scan_with_progress(paths, program, tree, options, evaluator):
 @cli.command("rules")
 @click.argument("rule_id", required=False)
 @click.option("--markdown", is_flag=True, help="Print the rule reference as markdown (docs/rules.md).")
-@_source_options
-def rules_command(rule_id, markdown, program, tree, strict) -> None:
+@_source_options(cross_check=None)
+def rules_command(rule_id, markdown, program, tree) -> None:
     """List the rules, or explain one: what it checks, why, examples, how to fix or waive it.
 
     \b
@@ -568,14 +588,37 @@ def rules_command(rule_id, markdown, program, tree, strict) -> None:
         click.echo(listing(program), nl=False)
 
 
+@cli.command("actions")
+@click.argument("pattern", required=False)
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_source_options(cross_check=None)
+def actions_command(pattern, fmt, program, tree) -> None:
+    """List the catalogs' actions an IAM action PATTERN grants, per API version, with their condition keys.
+
+    Without PATTERN, every action. Exit status 1 when PATTERN matches no action (a policy
+    naming it grants nothing: SES-008).
+
+    \b
+    Examples:
+      sesrego actions 'ses:Send*'          # what a wildcard grants, in every SES API
+      sesrego actions ses:SendEmal         # a typo: no match, and the closest names
+      sesrego actions 'ses:*' --format json
+    """
+    from .actions import lookup, render_json, render_text
+
+    answer = lookup(program, pattern)
+    click.echo(render_json(answer) if fmt == "json" else render_text(answer), nl=False)
+    sys.exit(0 if answer.matches else 1)
+
+
 @cli.command("push")
 @click.option("--opa-url", required=True, help="OPA server, e.g. http://localhost:8181.")
 @_server_options
 @click.option("--data", "data_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
               help="Configuration to upload with the facts (sesrego.config).")
-@_source_options
+@_source_options(cross_check=None)
 def push_command(opa_url, opa_token, opa_connect_timeout, opa_timeout, opa_ca_cert, opa_client_cert, opa_client_key,
-                 data_files, program, tree, strict) -> None:
+                 data_files, program, tree) -> None:
     """Upload the compiled policies and data to an OPA server's REST API.
 
     \b

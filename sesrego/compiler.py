@@ -34,10 +34,25 @@ def parse_sources(catalogs: Sequence[Text], guidance: Sequence[Text]) -> tuple[l
     return parsed_catalogs, parsed_guidance
 
 
+def replace_by_version(base: Sequence, given: Sequence) -> list:
+    """``base`` with every document of an API version that ``given`` has replaced by ``given``'s.
+
+    A catalog or guidance file the user names stands in for the shipped one of the same API
+    version (SES v1, v2, Mail Manager, Pinpoint Email) and leaves the others in place: dropping
+    them would make valid actions of the other versions unknown (false SES-008s).
+    """
+    versions = {document.api_version for document in given}
+    return [document for document in base if document.api_version not in versions] + list(given)
+
+
 def load_program(catalogs: Sequence[Path] = (), guidance: Sequence[Path] = ()) -> Program:
-    """Parse the sources (the built-in defaults when none are given) and lower them."""
-    return lower(*parse_sources([read_text(Path(path)) for path in catalogs or DEFAULT_CATALOGS],
-                                [read_text(Path(path)) for path in guidance or DEFAULT_GUIDANCE]))
+    """The built-in sources, with each given file in place of those of its API version, lowered."""
+    given_catalogs, given_guidance = parse_sources([read_text(Path(path)) for path in catalogs],
+                                                   [read_text(Path(path)) for path in guidance])
+    default_catalogs, default_guidance = parse_sources([read_text(path) for path in DEFAULT_CATALOGS],
+                                                       [read_text(path) for path in DEFAULT_GUIDANCE])
+    return lower(replace_by_version(default_catalogs, given_catalogs),
+                 replace_by_version(default_guidance, given_guidance))
 
 
 def compile_tree(catalogs: Sequence[Path] = (), guidance: Sequence[Path] = ()) -> tuple[Program, Tree]:

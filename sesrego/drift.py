@@ -27,7 +27,7 @@ from pathlib import Path
 from deepdiff import DeepDiff
 
 from .bundle import MANIFEST, read_bundle
-from .compiler import parse_sources
+from .compiler import parse_sources, replace_by_version
 from .errors import BundleError, SourceError
 from .lower import lower
 from .model import Catalog, Guidance, Program
@@ -141,13 +141,10 @@ def overlay(base: SourceSet, catalogs: Sequence[Path] = (), guidance: Sequence[P
         return base
     new_catalogs, new_guidance = parse_sources([read_text(Path(p)) for p in catalogs],
                                                [read_text(Path(p)) for p in guidance])
-    versions = {c.api_version for c in new_catalogs}
-    kept_catalogs = [c for c in base.catalogs if c.api_version not in versions]
-    versions = {g.api_version for g in new_guidance}
-    kept_guidance = [g for g in base.guidance if g.api_version not in versions]
     names = ", ".join(Path(p).name for p in (*catalogs, *guidance))
-    return replace(base, label=f"{base.label} with {names}", catalogs=tuple(kept_catalogs + new_catalogs),
-                   guidance=tuple(kept_guidance + new_guidance))
+    return replace(base, label=f"{base.label} with {names}",
+                   catalogs=tuple(replace_by_version(base.catalogs, new_catalogs)),
+                   guidance=tuple(replace_by_version(base.guidance, new_guidance)))
 
 
 def program_of(sources: SourceSet) -> Program:
@@ -445,11 +442,15 @@ def render_text(report: dict, old_label: str, new_label: str) -> str:
         out.append("Facts (data.sesrego.facts):")
         for key, change in report["facts"].items():
             out += _wrap(f"  {key}: ", [_describe_change(change)])
-    if report["attention"]:
-        out.append("Needs attention:")
-        for item in report["attention"]:
-            rules = f" [{', '.join(item['rules'])}]" if item["rules"] else ""
-            out.append(f"  {item['message']}{rules}")
+    gating = [item for item in report["attention"] if item["gating"]]
+    noted = [item for item in report["attention"] if not item["gating"]]
+    for heading, items in (("Needs attention (rules change behaviour):", gating),
+                           ("Noted (good to know; no rule changes behaviour):", noted)):
+        if items:
+            out.append(heading)
+            for item in items:
+                rules = f" [{', '.join(item['rules'])}]" if item["rules"] else ""
+                out.append(f"  {item['message']}{rules}")
     cross = report["cross_check"]
     if cross.get("added") or cross.get("removed"):
         out.append("Cross-check (guidance against catalogs):")

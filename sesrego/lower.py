@@ -318,7 +318,8 @@ def build_rules(facts: dict, guidance: Sequence[Guidance]) -> tuple[Rule, ...]:
                          "Mail Manager, Pinpoint Email). A typo grants nothing in an Allow and, worse, protects "
                          "nothing in a Deny."),
             severity=Severity.WARN, attested_severity=None, considerations=(),
-            remediation="Correct the action name; `sesrego rules` lists the SES actions the catalogs define.",
+            remediation=("Correct the action name; `sesrego actions PATTERN` lists the SES actions a name or wildcard "
+                         "matches in every catalog, and suggests the closest names."),
             related_resources=(),
             failing=Example("a misspelt action", (identity(allow([send_one[:-2] + send_one[-1:]], trusted)),)),
             passing=Example("the correct action", (identity(allow([send_one], trusted)),)),

@@ -12,10 +12,11 @@ from deepdiff import DeepDiff
 
 from conftest import ROOT
 from sesrego.cli import cli
-from sesrego.compiler import compile_tree, load_program
+from sesrego.compiler import compile_tree, load_program, parse_sources
+from sesrego.lower import lower
 from sesrego.engine import Engine, data_document
 from sesrego.errors import SesregoError
-from sesrego.sources import DEFAULT_CATALOGS, DEFAULT_GUIDANCE
+from sesrego.sources import DEFAULT_CATALOGS, DEFAULT_GUIDANCE, read_text
 
 GOLDEN = ROOT / "tests" / "golden" / "ir.json"
 SEED_CATALOG = ROOT / "sesrego" / "sources" / "catalogs" / "ses-v1.md"
@@ -72,12 +73,27 @@ def test_guidance_considerations_and_controls(compiled):
 
 
 def test_cross_check_on_the_seeds():
-    program = load_program([SEED_CATALOG], [V1_GUIDANCE])
+    program = lower(*parse_sources([read_text(SEED_CATALOG)], [read_text(V1_GUIDANCE)]))
     missing = [i for i in program.cross_check if i.kind == "reviewed-api-missing"]
     assert [i.action for i in missing] == ["PutConfigurationSetDeliveryOptions"]
     unreviewed = {i.action for i in program.cross_check if i.kind == "action-not-reviewed"}
     assert {"SendBounce", "VerifyEmailAddress"} <= unreviewed
     assert any(i.kind == "condition-key-unsupported" and i.action == "ses:ApiVersion" for i in program.cross_check)
+
+
+def test_a_given_catalog_replaces_only_the_catalog_of_its_api_version(tmp_path):
+    """--catalog stands in for the shipped catalog of the same API version; the others stay."""
+    older_v1 = tmp_path / "ses-v1-older.md"
+    older_v1.write_text(SEED_CATALOG.read_text().replace("### SendBounce\n", "### SendBounceRenamed\n", 1))
+    program = load_program([older_v1])
+    names = {catalog.source.name: catalog.api_version for catalog in program.catalogs}
+    assert names[str(older_v1)] == "1"
+    assert sorted(names.values()) == ["1", "2", "mailmanager", "pinpoint"]
+    actions = program.facts["actions"]
+    assert "ses:sendbouncerenamed" in actions and "ses:sendbounce" not in actions
+    assert {"ses:sendbulkemail", "ses:createcontactlist", "ses:listaddoninstances"} <= set(actions)
+    only_v2 = load_program(guidance=[DEFAULT_GUIDANCE[1]])
+    assert [g.api_version for g in only_v2.guidance] == ["1", "2"]
 
 
 def test_strict_turns_cross_check_into_an_error(tmp_path):

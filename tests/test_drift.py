@@ -46,6 +46,8 @@ def test_seed_catalog_against_the_current_one_names_the_changes():
     # same, so data.sesrego.facts and every rule are unchanged: nothing to gate on.
     assert result.exit_code == 0, out
     assert "nothing that affects the rules changed" in out
+    # The gained key is news, not a problem: it is not listed as needing attention.
+    assert "Needs attention" not in out and "Noted (good to know; no rule changes behaviour):" in out
 
 
 def test_seed_catalog_against_the_current_one_as_json():
@@ -93,6 +95,7 @@ def test_recipient_key_dropped_from_a_send_action_affects_rules(tmp_path):
     assert "SendEmail (API v1) no longer supports ses:Recipients, which the rules rely on" in result.stdout
     assert re.search(r"^  SES-001: SendEmail \(API v1\) no longer supports ses:Recipients", result.stdout, re.M)
     assert "Result: " in result.stdout and "exit status 1" in result.stdout
+    assert "Needs attention (rules change behaviour):" in result.stdout
 
 
 def test_removed_consideration_changes_facts_and_rules(tmp_path):
