@@ -224,51 +224,80 @@ def _describe_change(change: dict) -> str:
     return "; ".join(parts) or "changed"
 
 
+class _Touched:
+    """The paths DeepDiff found changed, asked for the keys changed under a prefix."""
+
+    def __init__(self, diff: DeepDiff) -> None:
+        self.paths = {tuple(item.path(output_format="list")) for items in diff.values() for item in items}
+
+    def under(self, *prefix) -> set:
+        return {path[len(prefix)] for path in self.paths if path[:len(prefix)] == prefix and len(path) > len(prefix)}
+
+
 def compare(old: Program, new: Program) -> dict:
     """The drift report (JSON-ready); ``exit_status`` is 1 when a rule is affected."""
     old_view, new_view = model_view(old), model_view(new)
     diff = DeepDiff(old_view, new_view, view="tree", ignore_order=True)
-    touched: set[tuple] = set()
-    for items in diff.values():
-        for item in items:
-            touched.add(tuple(item.path(output_format="list")))
+    touched = _Touched(diff)
+    report: dict = _catalog_changes(old_view, new_view, touched)
+    report["considerations"] = _consideration_changes(old_view, new_view, touched)
+    report["reviewed_apis"] = {
+        v: _set_change(old_view["reviewed_apis"].get(v, []), new_view["reviewed_apis"].get(v, []))
+        for v in sorted(touched.under("reviewed_apis"))}
+    report["facts"] = {key: _set_change(old_view["facts"].get(key), new_view["facts"].get(key))
+                       for key in sorted(touched.under("facts"))}
+    report["cross_check"] = _set_change(old_view["cross_check"], new_view["cross_check"])
+    report["attention"] = _attention(old_view, new_view, old, new)
+    report["rules"] = _rule_changes(old_view, new_view, touched, report["facts"], report["attention"])
+    rules = report["rules"]
+    affects = bool(rules["added"] or rules["removed"] or rules["changed"])
+    report["affects_rules"] = affects
+    report["exit_status"] = 1 if affects else 0
+    report["changed"] = bool(diff)
+    return report
 
-    def under(*prefix) -> set:
-        return {path[len(prefix)] for path in touched if path[:len(prefix)] == prefix and len(path) > len(prefix)}
 
+def _catalog_changes(old_view: dict, new_view: dict, touched: _Touched) -> dict:
+    """Catalogs added and removed, and per API version the actions, keys and fields that changed."""
     report: dict = {"catalogs": {}, "catalogs_added": [], "catalogs_removed": []}
-    for version in sorted(under("catalogs")):
+    for version in sorted(touched.under("catalogs")):
         old_actions = old_view["catalogs"].get(version)
         new_actions = new_view["catalogs"].get(version)
         if old_actions is None:
             report["catalogs_added"].append(version)
-            continue
-        if new_actions is None:
+        elif new_actions is None:
             report["catalogs_removed"].append(version)
-            continue
-        entry = {"actions_added": sorted(set(new_actions) - set(old_actions)),
-                 "actions_removed": sorted(set(old_actions) - set(new_actions)),
-                 "condition_keys": {}, "access_level": {}, "description_changed": [], "resource_types": {}}
-        for name in sorted(under("catalogs", version)):
-            if name not in old_actions or name not in new_actions:
-                continue
-            a, b = old_actions[name], new_actions[name]
-            fields = under("catalogs", version, name)
-            if "condition_keys" in fields:
-                gained = sorted(set(b["condition_keys"]) - set(a["condition_keys"]))
-                lost = sorted(set(a["condition_keys"]) - set(b["condition_keys"]))
-                if gained or lost:
-                    entry["condition_keys"][name] = {"gained": gained, "lost": lost}
-            if "access_level" in fields:
-                entry["access_level"][name] = {"old": a["access_level"], "new": b["access_level"]}
-            if "description" in fields:
-                entry["description_changed"].append(name)
-            if "resource_types" in fields and _without_keys(a) != _without_keys(b):
-                entry["resource_types"][name] = _set_change(_without_keys(a), _without_keys(b))
-        report["catalogs"][version] = entry
+        else:
+            report["catalogs"][version] = _catalog_entry(old_actions, new_actions, touched, version)
+    return report
 
-    considerations = {"added": [], "removed": [], "changed": {}}
-    for ref in sorted(under("considerations")):
+
+def _catalog_entry(old_actions: dict, new_actions: dict, touched: _Touched, version: str) -> dict:
+    entry = {"actions_added": sorted(set(new_actions) - set(old_actions)),
+             "actions_removed": sorted(set(old_actions) - set(new_actions)),
+             "condition_keys": {}, "access_level": {}, "description_changed": [], "resource_types": {}}
+    for name in sorted(touched.under("catalogs", version)):
+        if name not in old_actions or name not in new_actions:
+            continue
+        a, b = old_actions[name], new_actions[name]
+        fields = touched.under("catalogs", version, name)
+        if "condition_keys" in fields:
+            gained = sorted(set(b["condition_keys"]) - set(a["condition_keys"]))
+            lost = sorted(set(a["condition_keys"]) - set(b["condition_keys"]))
+            if gained or lost:
+                entry["condition_keys"][name] = {"gained": gained, "lost": lost}
+        if "access_level" in fields:
+            entry["access_level"][name] = {"old": a["access_level"], "new": b["access_level"]}
+        if "description" in fields:
+            entry["description_changed"].append(name)
+        if "resource_types" in fields and _without_keys(a) != _without_keys(b):
+            entry["resource_types"][name] = _set_change(_without_keys(a), _without_keys(b))
+    return entry
+
+
+def _consideration_changes(old_view: dict, new_view: dict, touched: _Touched) -> dict:
+    considerations: dict = {"added": [], "removed": [], "changed": {}}
+    for ref in sorted(touched.under("considerations")):
         a, b = old_view["considerations"].get(ref), new_view["considerations"].get(ref)
         if a is None:
             considerations["added"].append({"ref": ref, **b})
@@ -276,26 +305,23 @@ def compare(old: Program, new: Program) -> dict:
             considerations["removed"].append({"ref": ref, **a})
         else:
             considerations["changed"][ref] = {f: {"old": a[f], "new": b[f]}
-                                              for f in sorted(under("considerations", ref))}
-    report["considerations"] = considerations
-    report["reviewed_apis"] = {
-        v: _set_change(old_view["reviewed_apis"].get(v, []), new_view["reviewed_apis"].get(v, []))
-        for v in sorted(under("reviewed_apis"))}
-    facts = {key: _set_change(old_view["facts"].get(key), new_view["facts"].get(key)) for key in sorted(under("facts"))}
-    report["facts"] = facts
-    report["cross_check"] = _set_change(old_view["cross_check"], new_view["cross_check"])
+                                              for f in sorted(touched.under("considerations", ref))}
+    return considerations
 
+
+def _rule_changes(old_view: dict, new_view: dict, touched: _Touched, facts: dict, attention: list[dict]) -> dict:
+    """Rules added and removed, and why each rule on both sides changes behaviour."""
     rules: dict = {"added": sorted(set(new_view["rules"]) - set(old_view["rules"])),
                    "removed": sorted(set(old_view["rules"]) - set(new_view["rules"])), "changed": {}}
 
     def affect(rule_id: str, reason: str) -> None:
         if rule_id in new_view["rules"] and rule_id in old_view["rules"]:
-            rules["changed"].setdefault(rule_id, [])
-            if reason not in rules["changed"][rule_id]:
-                rules["changed"][rule_id].append(reason)
+            reasons = rules["changed"].setdefault(rule_id, [])
+            if reason not in reasons:
+                reasons.append(reason)
 
-    for rule_id in sorted(under("rules")):
-        fields = sorted(under("rules", rule_id))
+    for rule_id in sorted(touched.under("rules")):
+        fields = sorted(touched.under("rules", rule_id))
         if fields:
             affect(rule_id, "definition changed: " + ", ".join(fields))
     all_facts = tuple(sorted(set(old_view["facts"]) | set(new_view["facts"])))
@@ -303,18 +329,11 @@ def compare(old: Program, new: Program) -> dict:
         for key in RULE_FACTS.get(rule_id, all_facts):
             if key in facts:
                 affect(rule_id, f"facts.{key} {_describe_change(facts[key])}")
-    attention = _attention(old_view, new_view, old, new)
     for item in attention:
         if item["gating"]:
             for rule_id in item["rules"]:
                 affect(rule_id, item["message"])
-    report["rules"] = rules
-    report["attention"] = attention
-    affects = bool(rules["added"] or rules["removed"] or rules["changed"])
-    report["affects_rules"] = affects
-    report["exit_status"] = 1 if affects else 0
-    report["changed"] = bool(diff)
-    return report
+    return rules
 
 
 def _without_keys(action: dict) -> dict:

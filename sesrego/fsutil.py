@@ -220,8 +220,37 @@ def write_tree(directory: Path, files: Mapping[str, bytes], *, force: bool = Fal
     digest), so replacing it loses nothing and needs no ``force``. ``adopt``: the directory,
     though not written by sesrego, is one sesrego may add to (an OCI image layout).
     ``report(line)``: told about each replaced user file and each repair, as they happen.
+
+    The steps: check and clean up after an interrupted run, stage every file inside the
+    directory, write the journal, move the files in, remove this set's stale files, and write
+    the record last (see the module docstring).
     """
     directory = Path(directory)
+    _prepare(directory, files)
+    own, digests, interrupted = _record_files(directory, force)
+    replaced = _foreign_replaced(directory, files, own, force=force, adopt=adopt, merges=merges)
+    if interrupted and report:
+        report(f"{directory}: completing an interrupted earlier run")
+    previous = sorted(own or ())
+    staging = _stage(directory, files, previous)
+    # From here on the journal says which files are sesrego's: an interruption is repaired next time.
+    try:
+        _move_in(directory, staging, files, replaced, report)
+        removed = _remove_stale(directory, files, previous, digests, keep, report)
+        kept = sorted(set(files) | {n for n in previous if keep and keep(n) and (directory / n).is_file()})
+        _write_json(directory / RECORD, {"generator": "sesrego", "files": {
+            name: hashlib.sha256(files[name]).hexdigest() if name in files else _digest(directory / name)
+            for name in kept}})
+        (directory / JOURNAL).unlink()
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}; run again to complete it", path=directory) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Written(directory, tuple(sorted(files)), tuple(replaced), tuple(removed), interrupted)
+
+
+def _prepare(directory: Path, files: Mapping[str, bytes]) -> None:
+    """Refuse what may not be written; create the directory; drop an interrupted run's leftovers."""
     refuse_special_directory(directory)
     if directory.exists() and not directory.is_dir():
         raise OutputError("exists and is not a directory", path=directory)
@@ -238,7 +267,11 @@ def write_tree(directory: Path, files: Mapping[str, bytes], *, force: bool = Fal
         for stale in directory.glob(f".{name}.*.tmp"):
             with contextlib.suppress(OSError):
                 stale.unlink()
-    own, digests, interrupted = _record_files(directory, force)
+
+
+def _foreign_replaced(directory: Path, files: Mapping[str, bytes], own, *, force: bool, adopt: bool,
+                      merges: Callable[[str], bool] | None) -> list[str]:
+    """The user's files this write would replace; an error unless ``force`` allows it."""
     existing = [name for name in _existing(directory) if name not in (RECORD, JOURNAL)]
     foreign = [name for name in existing if own is None or name not in own]
     if own is None and existing and not force and not adopt:
@@ -253,9 +286,11 @@ def write_tree(directory: Path, files: Mapping[str, bytes], *, force: bool = Fal
     if blocked:
         raise OutputError(f"cannot write {blocked[0]}: a file stands where its directory would be",
                           path=directory)
-    if interrupted and report:
-        report(f"{directory}: completing an interrupted earlier run")
-    previous = sorted(own or ())
+    return replaced
+
+
+def _stage(directory: Path, files: Mapping[str, bytes], previous: list[str]) -> Path:
+    """Every new file in a staging directory inside ``directory``, then the journal naming them."""
     try:
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=directory))
     except OSError as exc:
@@ -273,35 +308,33 @@ def write_tree(directory: Path, files: Mapping[str, bytes], *, force: bool = Fal
         if isinstance(exc, OSError):
             raise OutputError(f"cannot write: {exc.strerror or exc}", path=directory) from None
         raise
-    # From here on the journal says which files are sesrego's: an interruption is repaired next time.
-    try:
-        for name in sorted(files):
-            if name in replaced and report:
-                report(f"{directory / name}: replaced (it was not written by sesrego; --force)")
-            (directory / name).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / name, directory / name)
-        removed = []
-        for name in previous:
-            if name in files or (keep and keep(name)) or not (directory / name).is_file():
-                continue
-            if name in digests and _digest(directory / name) not in digests[name]:
-                if report:  # a stale file someone changed since sesrego wrote it: theirs now
-                    report(f"{directory / name}: kept; it changed since sesrego wrote it, and is no longer "
-                           "recorded")
-                continue
-            (directory / name).unlink()
-            removed.append(name)
-            _prune(directory, Path(name).parent)
-        kept = sorted(set(files) | {n for n in previous if keep and keep(n) and (directory / n).is_file()})
-        _write_json(directory / RECORD, {"generator": "sesrego", "files": {
-            name: hashlib.sha256(files[name]).hexdigest() if name in files else _digest(directory / name)
-            for name in kept}})
-        (directory / JOURNAL).unlink()
-    except OSError as exc:
-        raise OutputError(f"cannot write: {exc.strerror or exc}; run again to complete it", path=directory) from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return Written(directory, tuple(sorted(files)), tuple(replaced), tuple(removed), interrupted)
+    return staging
+
+
+def _move_in(directory: Path, staging: Path, files: Mapping[str, bytes], replaced: list[str],
+             report: Callable[[str], None] | None) -> None:
+    for name in sorted(files):
+        if name in replaced and report:
+            report(f"{directory / name}: replaced (it was not written by sesrego; --force)")
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / name, directory / name)
+
+
+def _remove_stale(directory: Path, files: Mapping[str, bytes], previous: list[str], digests,
+                  keep: Callable[[str], bool] | None, report: Callable[[str], None] | None) -> list[str]:
+    """Remove the files of the previous set that this one no longer has, unless someone changed them."""
+    removed = []
+    for name in previous:
+        if name in files or (keep and keep(name)) or not (directory / name).is_file():
+            continue
+        if name in digests and _digest(directory / name) not in digests[name]:
+            if report:  # a stale file someone changed since sesrego wrote it: theirs now
+                report(f"{directory / name}: kept; it changed since sesrego wrote it, and is no longer recorded")
+            continue
+        (directory / name).unlink()
+        removed.append(name)
+        _prune(directory, Path(name).parent)
+    return removed
 
 
 def _digest(path: Path) -> str:
