@@ -233,7 +233,8 @@ def test_an_unreadable_module_manifest_is_an_error_naming_it(tmp_path):
 def test_a_local_module_without_files_is_an_error(tmp_path):
     write(tmp_path, {"main.tf": 'module "m" {\n  source = "./missing"\n}\n'})
     [result] = plan_from_tf([tmp_path])
-    assert result.error.located().startswith(f"{tmp_path / 'main.tf'}:1: module \"m\": no .tf files")
+    assert result.error.located() == (f"{tmp_path / 'main.tf'}:1: module \"m\": its source {tmp_path / 'missing'} "
+                                      "does not exist")
 
 
 # --- root modules and single files -------------------------------------------------------------------

@@ -41,8 +41,7 @@ from .values import (
 
 _ABSENT = object()
 _FALLBACK_BUDGET = Budget(10 ** 7, 64 * 2 ** 20)
-_ERRORS = (Fail, TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError, OverflowError,
-           RecursionError)
+_ERRORS = (Fail, TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError, OverflowError)
 
 
 class Scope:
@@ -129,6 +128,10 @@ class Evaluator:
             return poison(exc.unknown)
         except _ERRORS as exc:
             return Invalid(self.text(node), _problem(exc))
+        except RecursionError:  # beyond the reader's own caps (a very long chain of operators)
+            exc = LimitExceeded("expressions nested too deeply to evaluate")
+            exc.where = (self.source.path, getattr(getattr(node, "meta", None), "line", 1) + self.offset)
+            raise exc from None
         except LimitExceeded as exc:
             if exc.where is None:
                 exc.where = (self.source.path, getattr(getattr(node, "meta", None), "line", 1) + self.offset)
@@ -468,8 +471,6 @@ def _missing_why(value) -> str:
 
 
 def _problem(exc: BaseException) -> str:
-    if isinstance(exc, RecursionError):
-        return "the expression is nested too deeply to evaluate"
     if isinstance(exc, Fail):
         return str(exc)
     if isinstance(exc, ZeroDivisionError):

@@ -22,7 +22,9 @@ MAX_FILESET_ENTRIES = 100_000
 
 def scanned_tree(path: Path) -> Path:
     """The git work tree holding ``path``, else ``path`` itself (its directory for a file)."""
-    start = path.resolve()
+    from .load import resolved
+
+    start = resolved(path)
     directory = start if start.is_dir() else start.parent
     for candidate in (directory, *directory.parents):
         if (candidate / ".git").exists():
@@ -80,13 +82,15 @@ def _inside(context, name: str) -> Path | None:
 
 
 def _read(target: Path, text: str):
+    from ..errors import InputError
+    from .load import read_bytes
+
     budget = active_budget()
     limit = budget.max_bytes if budget is not None else 16 * 2 ** 20
     try:
-        with open(target, "rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        return Invalid(text, f"cannot read {target.name}: {exc.strerror or exc}")
+        data = read_bytes(target, limit, refuse_larger=False)
+    except InputError as exc:
+        return Invalid(text, f"{target.name}: {exc.problem}")
     if budget is not None:
         budget.allow(len(data))
     try:

@@ -23,6 +23,7 @@ from typing import Any
 from .values import (
     Encoded,
     Fail,
+    LimitExceeded,
     Partial,
     Repeated,
     TfSet,
@@ -328,8 +329,10 @@ def _simple(name: str, implementation: Callable) -> None:
 def _jsondecode(text):
     try:
         return _decoded(json.loads(as_string(text)))
-    except (ValueError, RecursionError):
+    except ValueError:
         raise Fail("not valid JSON") from None
+    except RecursionError:
+        raise LimitExceeded("jsondecode() builds a value nested too deeply") from None
 
 
 def _decoded(value):
@@ -347,8 +350,10 @@ def _yamldecode(text):
 
     try:
         documents = list(yaml.safe_load_all(as_string(text)))
-    except (yaml.YAMLError, RecursionError, ValueError):
+    except (yaml.YAMLError, ValueError):
         raise Fail("not valid YAML") from None
+    except RecursionError:
+        raise LimitExceeded("yamldecode() builds a value nested too deeply") from None
     if len(documents) > 1:
         raise Fail("YAML with more than one document")
     value = documents[0] if documents else None

@@ -13,7 +13,7 @@ import functools
 from pathlib import Path
 
 from ..errors import InputError
-from .options import MAX_BLOCK_DEPTH
+from .options import MAX_BLOCK_DEPTH, MAX_EXPRESSION_DEPTH
 from .syntax import Block, Body, Expr, Source, first, is_tree, string_literal, token_text, trees
 
 #: The grammar's terminals that backtrack per character, and linear equivalents.
@@ -58,8 +58,29 @@ def _cache_file(grammar: str) -> str | bool:
     return str(directory / f"hcl-{hashlib.sha256(grammar.encode()).hexdigest()[:16]}.lark")
 
 
-def parse(text: str):
-    return parser().parse(text + "\n")
+#: The tree nodes that nest one expression in another, as a reader sees it.
+_NESTING = frozenset({"tuple", "object", "function_call", "for_tuple_expr", "for_object_expr", "interpolation",
+                      "braces_index", "conditional", "unary_op", "template_if_start", "template_for_start"})
+
+
+def parse(text: str, path: str = "<text>"):
+    """The parse tree of HCL text; an expression nested more than MAX_EXPRESSION_DEPTH deep is an InputError."""
+    tree = parser().parse(text + "\n")
+    _check_nesting(tree, path)
+    return tree
+
+
+def _check_nesting(tree, path: str) -> None:
+    pending = [(tree, 0)]
+    while pending:  # iteratively: the tree may be deeper than Python's recursion allows
+        node, depth = pending.pop()
+        if node.data in _NESTING or (node.data == "expr_term" and node.children and not is_tree(node.children[0])):
+            depth += 1
+            if depth > MAX_EXPRESSION_DEPTH:
+                meta = node.meta
+                raise InputError(f"an expression nested more than {MAX_EXPRESSION_DEPTH} deep",
+                                 path=path, line=getattr(meta, "line", None), column=getattr(meta, "column", None))
+        pending.extend((child, depth) for child in node.children if is_tree(child))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -68,7 +89,7 @@ def _expression_tree(text: str):
 
     try:
         tree = parse("x = " + text)
-    except (LarkError, RecursionError, ValueError, RuntimeError):
+    except (LarkError, RecursionError, ValueError, RuntimeError, InputError):
         return None
     body = first(tree, "body")
     attributes = [child for child in trees(body)] if body is not None else []
@@ -90,7 +111,7 @@ def parse_file(path: str, text: str) -> tuple[list[Block], list[tuple[int, str]]
     from lark.exceptions import LarkError, UnexpectedInput
 
     try:
-        tree = parse(text)
+        tree = parse(text, path)
     except UnexpectedInput as exc:
         raise InputError(f"HCL syntax error: {syntax_problem(exc)}", path=path,
                          line=getattr(exc, "line", None), column=getattr(exc, "column", None)) from None

@@ -21,13 +21,13 @@ from typing import Any, Callable
 from ..errors import InputError
 from . import policy_document
 from .evaluate import Scope, evaluate
-from .load import Loader, Module
+from .load import Loader, Module, resolved
 from .modules import NOT_INSTALLED, Manifest, resolve
-from .options import MAX_INSTANCES, MAX_MODULE_DEPTH, ReaderOptions
+from .options import MAX_INSTANCES, MAX_MODULE_DEPTH, MAX_REFERENCE_DEPTH, MAX_VALUE_DEPTH, ReaderOptions
 from .syntax import Block
 from .templates import parse_text, render
 from .types import convert, parse_type
-from .values import Budget, Computed, Fail, Invalid, Repeated, TfSet, Unknown, find_unknown, type_name
+from .values import Budget, Computed, Fail, Invalid, LimitExceeded, Repeated, TfSet, Unknown, find_unknown, type_name
 
 META_ARGUMENTS = frozenset({"count", "for_each", "provider", "depends_on"})
 META_BLOCKS = frozenset({"lifecycle", "provisioner", "connection", "precondition", "postcondition"})
@@ -44,9 +44,9 @@ class Context:
                  root: Module, root_values: dict) -> None:
         self.loader = loader
         self.options = options
-        self.budget = Budget(options.max_eval_steps, options.max_value_bytes)
+        self.budget = Budget(options.max_eval_steps, options.max_value_bytes, MAX_VALUE_DEPTH)
         self.manifest = manifest
-        self.tree = tree.resolve()
+        self.tree = resolved(tree)
         self.root_directory = root.directory
         self.root_values = root_values
         self.deps: list[set] = []
@@ -67,7 +67,7 @@ class Instance:
         self.call = call
         self.depth = parent.depth + 1 if parent else 0
         self._cache: dict = {}
-        context.instantiated.add(module.directory.resolve())
+        context.instantiated.add(resolved(module.directory))
 
     @property
     def prefix(self) -> str:
@@ -75,7 +75,7 @@ class Instance:
 
     def path_value(self, kind: str) -> str:
         if kind == "cwd":
-            return str(self.context.root_directory.resolve())
+            return str(resolved(self.context.root_directory))
         if kind == "root" or self.parent is None:
             return "."
         return os.path.relpath(self.module.directory, self.context.root_directory)
@@ -87,6 +87,9 @@ class Instance:
         if entry is _IN_PROGRESS:
             return Invalid(key[-1], "a reference cycle")
         if entry is None:
+            if len(deps_stack) >= MAX_REFERENCE_DEPTH:
+                raise LimitExceeded(f"references nested more than {MAX_REFERENCE_DEPTH} deep (locals, variables, "
+                                    "outputs and resources that refer to one another)")
             self._cache[key] = _IN_PROGRESS
             deps_stack.append(set())
             try:

@@ -12,7 +12,9 @@ checks Terraform makes before planning (``count`` with ``for_each``, a policy do
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,21 +71,85 @@ def is_override(name: str) -> bool:
     return stem == "override" or stem.endswith("_override")
 
 
-def read_text(path: Path, limit: int) -> str:
-    """A configuration file's text, refusing more than ``limit`` bytes while reading."""
+def resolved(path: Path) -> Path:
+    """``path`` made absolute with symbolic links followed, or as far as that goes (a link loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
+def os_problem(exc: OSError, path: Path) -> str:
+    """What an OSError on ``path`` means, in words (a dangling link and a link loop are named as such)."""
+    if exc.errno == errno.ELOOP:
+        return "a loop of symbolic links"
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        return "a symbolic link to nothing"
+    return exc.strerror or str(exc)
+
+
+def read_bytes(path: Path, limit: int, refuse_larger: bool = True) -> bytes:
+    """A regular file's bytes, refusing more than ``limit`` while reading; never waits on a FIFO or device.
+
+    With ``refuse_larger`` false, a larger file gives its first ``limit + 1`` bytes, for the caller to refuse.
+    """
     name = display(path)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path=name) from None
-    if len(data) > limit:
+        raise InputError(f"cannot read: {os_problem(exc, path)}", path=name) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO, device or socket"
+            raise InputError(f"cannot read: not a regular file ({kind})", path=name)
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(limit + 1 - size, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    except OSError as exc:
+        raise InputError(f"cannot read: {os_problem(exc, path)}", path=name) from None
+    finally:
+        os.close(fd)
+    if len(data) > limit and refuse_larger:
         raise InputError(f"file is larger than {limit} bytes (--max-input-bytes)", path=name)
+    return data
+
+
+def read_text(path: Path, limit: int) -> str:
+    """A configuration file's text (UTF-8, a byte order mark allowed), refusing more than ``limit`` bytes."""
+    name = display(path)
+    data = read_bytes(path, limit)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise InputError("not UTF-8 text", path=name, line=line) from None
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        raise InputError("not UTF-8 text", path=name, line=line, column=column) from None
+
+
+def config_files(directory: Path) -> list[str]:
+    """The names of the configuration files Terraform reads in ``directory``, sorted.
+
+    As Terraform lists them: every entry with a configuration file name that is not a directory,
+    so a symbolic link to nothing, a FIFO or a device named ``x.tf`` is read, and is an error.
+    """
+    names = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if not is_config_file(entry.name):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    continue
+            except OSError:
+                pass
+            names.append(entry.name)
+    return sorted(names)
 
 
 class Loader:
@@ -95,7 +161,7 @@ class Loader:
         self._modules: dict[Path, Module] = {}
 
     def file(self, path: Path) -> ParsedFile:
-        key = path.resolve()
+        key = resolved(path)
         if key not in self._files:
             name = display(path)
             try:
@@ -113,7 +179,7 @@ class Loader:
         return result
 
     def directory(self, directory: Path) -> Module:
-        key = directory.resolve()
+        key = resolved(directory)
         if key not in self._modules:
             self._modules[key] = self._module(directory)
         return self._modules[key]
@@ -121,10 +187,10 @@ class Loader:
     def _module(self, directory: Path) -> Module:
         module = Module(Path(display(directory)))
         try:
-            names = sorted(entry.name for entry in os.scandir(directory)
-                           if is_config_file(entry.name) and entry.is_file())
+            names = config_files(directory)
         except OSError as exc:
-            module.errors.append(InputError(f"cannot read the directory: {exc.strerror or exc}", path=module.directory))
+            module.errors.append(InputError(f"cannot read the directory: {exc.strerror or exc}",
+                                            path=display(directory)))
             return module
         primaries = [n for n in names if not is_override(n)]
         overrides = [n for n in names if is_override(n)]

@@ -314,15 +314,20 @@ def equal(left, right) -> bool:
 
 
 class Budget:
-    """The evaluation steps and value sizes one root module may use; exceeding either refuses it."""
+    """The evaluation steps and value sizes one root module may use; exceeding either refuses it.
 
-    __slots__ = ("steps", "max_steps", "max_bytes", "_sizes")
+    Values nested more than ``max_depth`` deep are refused too (the plan-shaped document must stay
+    within what a JSON encoder's recursion allows).
+    """
 
-    def __init__(self, max_steps: int, max_bytes: int) -> None:
+    __slots__ = ("steps", "max_steps", "max_bytes", "max_depth", "_sizes")
+
+    def __init__(self, max_steps: int, max_bytes: int, max_depth: int = 256) -> None:
         self.steps = 0
         self.max_steps = max_steps
         self.max_bytes = max_bytes
-        self._sizes: dict[int, tuple[Any, int]] = {}
+        self.max_depth = max_depth
+        self._sizes: dict[int, tuple[Any, int, int]] = {}
 
     def step(self, count: int = 1) -> None:
         self.steps += count
@@ -333,7 +338,9 @@ class Budget:
         if isinstance(value, str):
             size = len(value)
         elif isinstance(value, (list, dict, Unknown)):
-            size = self.size(value)
+            size, depth = self.measure(value)
+            if depth > self.max_depth:
+                raise LimitExceeded(f"an expression builds a value nested more than {self.max_depth} deep")
         else:
             return value
         if size > self.max_bytes:
@@ -349,25 +356,32 @@ class Budget:
 
     def size(self, value) -> int:
         """The size of a value's JSON form, counting shared parts every time they appear."""
+        return self.measure(value)[0]
+
+    def measure(self, value) -> tuple[int, int]:
+        """(size of the JSON form, nesting depth) of a value, each shared part measured once."""
         if isinstance(value, str):
-            return len(value) + 2
+            return len(value) + 2, 0
         if isinstance(value, (list, dict)):
             hit = self._sizes.get(id(value))
             if hit is not None and hit[0] is value:
-                return hit[1]
-            if isinstance(value, dict):
-                total = 2 + sum(len(key) + 4 + self.size(item) for key, item in value.items())
-            else:
-                total = 2 + sum(self.size(item) + 1 for item in value)
-            self._sizes[id(value)] = (value, total)
-            return total
+                return hit[1], hit[2]
+            total, depth = 2, 0
+            for key, item in (value.items() if isinstance(value, dict) else enumerate(value)):
+                size, inner = self.measure(item)
+                total += size + (len(key) + 4 if isinstance(key, str) else 1)
+                depth = max(depth, inner)
+                if depth >= self.max_depth:
+                    break  # refused by the caller; no need to look further down
+            self._sizes[id(value)] = (value, total, depth + 1)
+            return total, depth + 1
         if isinstance(value, Partial):
-            return sum(self.size(part) for part in value.parts)
+            return sum(self.measure(part)[0] for part in value.parts), 0
         if isinstance(value, Encoded):
-            return self.size(value.value)
+            return self.measure(value.value)
         if isinstance(value, Repeated):
-            return self.size(value.element)
-        return 8
+            return self.measure(value.element)
+        return 8, 0
 
 
 ACTIVE: list[Budget] = []

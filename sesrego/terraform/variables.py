@@ -18,7 +18,7 @@ from ..errors import InputError
 from . import hcl
 from .evaluate import Scope, evaluate
 from .json_syntax import parse_json, plain
-from .load import Module, display, read_text
+from .load import Module, display, read_text, resolved
 from .options import ReaderOptions
 from .syntax import Expr, Source, first, is_tree, token_text, trees
 from .types import convert, is_primitive, parse_type
@@ -97,13 +97,13 @@ def _entries(directory: Path) -> list:
 
 
 def _not_loaded(directory: Path, options: ReaderOptions) -> list[str]:
-    given = {Path(path).resolve() for path in options.var_files}
+    given = {resolved(Path(path)) for path in options.var_files}
     out = []
     for entry in sorted(_entries(directory), key=lambda e: e.name):
         name = entry.name
         if not name.endswith((".tfvars", ".tfvars.json")) or name in AUTOLOADED:
             continue
-        if name.endswith((".auto.tfvars", ".auto.tfvars.json")) or Path(entry.path).resolve() in given:
+        if name.endswith((".auto.tfvars", ".auto.tfvars.json")) or resolved(Path(entry.path)) in given:
             continue
         path = display(entry.path)
         out.append(f"{path}: not loaded: Terraform reads it only with -var-file; scan with --var-file {path} "
@@ -181,7 +181,7 @@ def _assignments(name: str, text: str) -> list[tuple[str, object, int]]:
     from lark.exceptions import LarkError, UnexpectedInput
 
     try:
-        tree = hcl.parse(text)
+        tree = hcl.parse(text, name)
     except UnexpectedInput as exc:
         raise InputError(f"HCL syntax error: {hcl.syntax_problem(exc)}", path=name,
                          line=getattr(exc, "line", None), column=getattr(exc, "column", None)) from None
