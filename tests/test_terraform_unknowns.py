@@ -186,6 +186,20 @@ def test_a_policy_document_with_unknown_arguments_is_rendered_with_markers(tmp_p
     ('condition {\n test = "ForAllValues:StringLike"\n variable = "ses:Recipients"\n values = var.list\n }',
      {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*",
       "Condition": {"ForAllValues:StringLike": {"ses:Recipients": unknown("var.list")}}}),
+    # a string with unknown parts keeps its known parts (like), wherever it is in the statement
+    ('sid = "Send${var.x}"', {"Sid": unknown("var.x", like="Send*"), "Effect": "Allow", "Action": "ses:SendEmail",
+                              "Resource": "*"}),
+    ('not_resources = ["arn:aws:ses:*:${var.x}:identity/*", var.x]',
+     {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*",
+      "NotResource": [unknown("var.x", like="arn:aws:ses:*:*:identity/*"), unknown("var.x")]}),
+    ('not_actions = ["ses:Send${var.x}"]', {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*",
+                                             "NotAction": unknown("var.x", like="ses:Send*")}),
+    ("principals {\n type = \"AWS\"\n identifiers = [\"arn:aws:iam::${var.x}:root\", \"*\"]\n }",
+     {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*",
+      "Principal": {"AWS": [unknown("var.x", like="arn:aws:iam::*:root"), "*"]}}),
+    ('condition {\n test = "ForAllValues:StringLike"\n variable = "ses:Recipients"\n values = ["*@${var.x}"]\n }',
+     {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*",
+      "Condition": {"ForAllValues:StringLike": {"ses:Recipients": unknown("var.x", like="*@*")}}}),
 ])
 def test_each_statement_argument_may_be_unknown_alone(tmp_path, argument, expected):
     changes = read(tmp_path, f"""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .values import Encoded, Fail, Invalid, Unknown, UnknownUsed, find_unknown, to_string
+from .values import Encoded, Fail, Invalid, Partial, Unknown, UnknownUsed, find_unknown, to_string
 
 POLICY_DOCUMENT = "aws_iam_policy_document"
 #: Nested blocks and the arguments each must set (the provider's schema).
@@ -81,6 +81,11 @@ def _plain(unknown: Unknown) -> Unknown:
     return unknown if type(unknown) in (Unknown, Invalid) else Unknown.of(unknown.causes)
 
 
+def _leaf(unknown: Unknown) -> Unknown:
+    """An unknown string in a list of strings: a string with unknown parts keeps its known parts."""
+    return unknown if isinstance(unknown, Partial) else _plain(unknown)
+
+
 def _statements_of(text) -> list | Unknown:
     if isinstance(text, Encoded):
         document = text.value
@@ -117,7 +122,7 @@ def _one_or_many(values):
     out, seen = [], set()
     for value in values:
         if isinstance(value, Unknown):
-            out.append(_plain(value))
+            out.append(_leaf(value))
             continue
         text = to_string(value)
         if text not in seen:
