@@ -399,3 +399,20 @@ def test_a_module_installed_from_an_absolute_path_is_read_from_modules_json(tmp_
     assert unread.plan["sesrego"]["unread"] == [{"address": "module.abs", "resource_type": "module", "reason":
                                                  "module source not installed: run `terraform init`, or scan the "
                                                  "plan"}]
+
+
+def test_strip_markers_in_template_files_and_json_strings_strip_one_line_as_terraform_does(tmp_path):
+    template = 'x\n${~ "b"}|\n%{ if true ~}\n\n  z\n%{~ endif }|\n  ${~ "x" ~}  \n  y\n'
+    (tmp_path / "t.tpl").write_text(template)
+    (tmp_path / "j.tf.json").write_text(json.dumps({"locals": {"j": template}}))
+    write(tmp_path, {"main.tf": """
+        resource "terraform_data" "a" {
+          input = [templatefile("t.tpl", {}), local.j, "q ${~ "x" ~}\\n  ${~ "y"}"]
+        }
+    """})
+    plan = terraform_plan(tmp_path)
+    assert isinstance(plan, dict), plan
+    result = ours(tmp_path)
+    assert result.error is None, result.error.located()
+    assert inputs(result.plan) == inputs(plan)
+    assert inputs(plan)["terraform_data.a"][0] == "xb|\n\n  z|\nx  y\n"

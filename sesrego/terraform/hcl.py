@@ -1,4 +1,5 @@
-"""``.tf`` files: HCL text -> blocks and comments, with python-hcl2's grammar made linear.
+"""``.tf`` files: HCL text -> blocks and comments, with python-hcl2's grammar made linear and made to accept what
+Terraform accepts.
 
 python-hcl2's lexer matches heredocs, block comments and quoted strings with regular expressions
 that keep a backtracking frame per character: a 10 MB heredoc costs gigabytes. The parser here is
@@ -26,6 +27,15 @@ _LINEAR_TERMINALS = (
 )
 
 
+#: Rules of the grammar that reject what Terraform accepts, and Terraform's form: strip markers in
+#: interpolations (``"${~ x ~}"``) and a unary operator applied to another (``!!x``, ``- -1``).
+_TERRAFORM_RULES = (
+    ("interpolation: INTERP_START expression RBRACE",
+     "interpolation: INTERP_START STRIP_MARKER? expression STRIP_MARKER? RBRACE"),
+    ("!unary_op : (MINUS | NOT) expr_term", "!unary_op : (MINUS | NOT) (expr_term | unary_op)"),
+)
+
+
 @functools.lru_cache(maxsize=1)
 def parser():
     """A lark parser for HCL: python-hcl2's grammar with linear-memory terminals."""
@@ -37,9 +47,10 @@ def parser():
         raise InputError("reading .tf files needs python-hcl2 8 or newer (pip install 'python-hcl2>=8')") from None
     directory = Path(hcl2.__file__).parent
     grammar = (directory / "hcl2.lark").read_text(encoding="utf-8")
-    if all(grammar.count(old) == 1 for old, _ in _LINEAR_TERMINALS):
-        for old, new in _LINEAR_TERMINALS:
-            grammar = grammar.replace(old, new)
+    for rewrites in (_LINEAR_TERMINALS, _TERRAFORM_RULES):
+        if all(grammar.count(old) == 1 for old, _ in rewrites):
+            for old, new in rewrites:
+                grammar = grammar.replace(old, new)
     return Lark(grammar, parser="lalr", propagate_positions=True, postlex=PostLexer(),
                 import_paths=[str(directory)], cache=_cache_file(grammar))
 
