@@ -206,7 +206,8 @@ def test_an_undeclared_var_is_an_error_and_in_a_file_a_warning(tmp_path):
 @pytest.mark.parametrize(("declaration", "value"), [
     ("type = bool", "maybe"), ("type = bool", "TRUE"), ("type = number", "ten"), ("type = number", " 1"),
     ("type = number", "1_000"), ("type = number", "0x10"), ('type = list(string)', '"x"'),
-    ("type = object({ a = string })", "{ b = 1 }"),
+    ("type = object({ a = string })", "{ b = 1 }"), ("type = map(any)", "{ a = [1], b = \"x\" }"),
+    ("type = list(any)", "[1, true]"),
 ])
 def test_a_value_of_the_wrong_type_is_an_error(tmp_path, declaration, value):
     write(tmp_path, {"main.tf": f'variable "v" {{\n  {declaration}\n}}\nresource "terraform_data" "a" {{\n'
@@ -221,6 +222,8 @@ def test_a_value_of_the_wrong_type_is_an_error(tmp_path, declaration, value):
     ("type = number", ".5"), ("type = number", "5."), ("type = string", "007"), ("", "[1, 2]"),
     ("type = any", '["a", 2]'), ("type = list(number)", '["1", 2]'), ("type = set(string)", '["b", "a", "b"]'),
     ("type = map(bool)", '{ a = "true" }'), ('type = tuple([string, number])', '[1, "2"]'),
+    ("type = list(any)", '[1, "x"]'), ("type = map(any)", '{ a = 1, b = "x" }'), ("type = set(any)", '[2, "a", 2]'),
+    ("type = list(any)", '[{ a = 1 }, { b = "x" }]'), ("type = map(any)", '{ a = [1], b = ["x", "y"] }'),
 ])
 def test_a_value_is_converted_to_the_declared_type_as_terraform_converts_it(tmp_path, declaration, value):
     write(tmp_path, {"main.tf": f'variable "v" {{\n  {declaration}\n}}\nresource "terraform_data" "a" {{\n'

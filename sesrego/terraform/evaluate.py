@@ -16,6 +16,7 @@ from .functions import APPLY_TIME, FUNCTIONS, STRUCTURAL
 from .json_syntax import JObject
 from .syntax import Expr, JsonExpr, has_token, is_bare_key, is_tree, node_text, token_text, traversal, trees
 from .templates import from_string_node, parse_text, render
+from .types import convert, type_of, unify
 from .values import (
     MISSING,
     Budget,
@@ -214,17 +215,30 @@ class Evaluator:
     # operators
 
     def _conditional(self, node):
+        """``c ? a : b``: both results take their common type, as in Terraform (``true ? 1 : "x"`` is "1")."""
         condition, yes, no = trees(node)
         test = self.value(condition)
+        if test is None:
+            raise Fail("the condition is null; it must be true or false")
+        results = self.value(yes), self.value(no)
         if isinstance(test, Unknown):
-            return poison(test)
-        return self.value(yes if to_bool(test) else no)
+            return None if results == (None, None) else poison(test)
+        chosen = results[0] if to_bool(test) else results[1]
+        if any(isinstance(result, Unknown) for result in results) or None in results:
+            return chosen  # a null result takes the other's type; an unknown one's type is not known here
+        try:
+            common = unify([type_of(result) for result in results])
+        except Fail as exc:
+            raise Fail(f"Inconsistent conditional result types: {exc}") from None
+        return convert(chosen, common)
 
     def _binary_op(self, node):
         left_node, term = trees(node)[:2]
         operator_node, right_node = trees(term)
         operator = token_text(operator_node).split()[-1]
         left, right = self.value(left_node), self.value(right_node)
+        if operator in ("&&", "||"):
+            return _logical(operator == "||", left, right)
         unknown = combine(left, right)
         if unknown is not None:
             return poison(unknown)
@@ -447,6 +461,21 @@ class Evaluator:
         if name == "self":
             return Unknown("self", "self is known only in provisioners"), 0, True
         return Invalid(name, f"a reference to {name}, which this module does not declare"), 0, False
+
+
+def _logical(deciding: bool, left, right):
+    """``&&`` (``deciding`` False) or ``||`` (True), as HCL computes them: one operand equal to ``deciding``
+    decides, whatever the other is (unknown, or an error); an operand of the wrong type is an error."""
+    known = [None if isinstance(value, Unknown) else to_bool(value) for value in (left, right)]
+    if deciding in known:
+        return deciding
+    if known == [None, None]:
+        return poison(left) if isinstance(left, Invalid) or isinstance(right, Invalid) else poison(combine(left, right))
+    if known[0] is None:
+        return poison(left)
+    if known[1] is None:
+        return poison(right)
+    return known[0] or known[1] if deciding else known[0] and known[1]
 
 
 def _same_for_every_key(value, key: Unknown):

@@ -29,6 +29,7 @@ from .values import (
     TfSet,
     Unknown,
     active_budget,
+    equal,
     find_unknown,
     jsonencode,
     normal_number,
@@ -90,10 +91,24 @@ def _distinct(values) -> list:
 
 
 def to_set(values) -> TfSet:
+    """A set of ``values`` (of one type), ordered as Terraform orders a set of strings, numbers or bools."""
     items = _distinct(values)
-    if all(isinstance(item, str) for item in items):
+    for kind in (str, bool):
+        if items and all(isinstance(item, kind) for item in items):
+            return TfSet(sorted(items))
+    if items and all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in items):
         return TfSet(sorted(items))
     return TfSet(items)
+
+
+def _same_type(values, function: str) -> list:
+    """``values`` converted to their common type, as a function taking a list or set converts them."""
+    from .types import unified
+
+    try:
+        return unified(list(values))
+    except Fail:
+        raise Fail(f"{function}(): all elements must have the same type") from None
 
 
 # --- structural: unknown values inside the arguments are kept --------------------------------
@@ -145,12 +160,13 @@ def _flatten(value):
 def _tolist(value):
     if isinstance(value, Repeated):
         return value
-    return list(_list(value))
+    return _same_type(_list(value), "tolist")
 
 
 @function("tomap", structural=True)
 def _tomap(value):
-    return dict(_map(value))
+    mapping = _map(value)
+    return dict(zip(mapping, _same_type(mapping.values(), "tomap")))
 
 
 @function("length", structural=True)
@@ -219,6 +235,7 @@ def _reverse(values):
 
 @function("coalesce", structural=True)
 def _coalesce(*values):
+    values = _same_type(values, "coalesce")
     for value in values:
         if isinstance(value, Unknown):
             return value
@@ -399,11 +416,18 @@ def _trim(text, chars):
     return as_string(text).strip(as_string(chars))
 
 
+def _position(values, value) -> int | None:
+    """Where ``value`` is in the list ``values`` (compared as Terraform compares), or None."""
+    if value is None:
+        raise Fail("the value to look for must not be null")
+    return next((i for i, item in enumerate(_list(values)) if equal(item, value)), None)
+
+
 def _element_index(values, value):
-    values = _list(values)
-    if value not in values:
+    position = _position(values, value)
+    if position is None:
         raise Fail("value not in list")
-    return values.index(value)
+    return position
 
 
 def _chunklist(values, size):
@@ -426,6 +450,19 @@ def _setproduct(*sets):
     for values in sets:
         out = [prefix + [item] for prefix in out for item in values]
     return out
+
+
+def _set_operation(name: str, sets, combine) -> TfSet:
+    """A set function: every argument converted to one set type, then combined."""
+    if not sets:
+        raise Fail(f"{name}() needs at least one set")
+    lists = [_list(values) for values in sets]
+    flat = _same_type([item for values in lists for item in values], name)
+    converted, start = [], 0
+    for values in lists:
+        converted.append(_distinct(flat[start:start + len(values)]))
+        start += len(values)
+    return to_set(combine(converted[0], converted[1:]))
 
 
 def _formatlist(spec, *args):
@@ -454,9 +491,9 @@ for _name, _implementation in {
     "tostring": lambda value: None if value is None else as_string(value),
     "tonumber": lambda value: None if value is None else number(value),
     "tobool": lambda value: None if value is None else to_bool(value),
-    "toset": lambda value: to_set(_list(value)),
-    "distinct": lambda value: _distinct(_list(value)),
-    "compact": lambda value: [item for item in _list(value) if item not in (None, "")],
+    "toset": lambda value: to_set(_same_type(_list(value), "toset")),
+    "distinct": lambda value: _distinct(_same_type(_list(value), "distinct")),
+    "compact": lambda value: [as_string(item) for item in _list(value) if item is not None and item != ""],
     "split": _split,
     "lower": lambda text: as_string(text).lower(),
     "upper": lambda text: as_string(text).upper(),
@@ -472,15 +509,18 @@ for _name, _implementation in {
     "startswith": lambda text, prefix: as_string(text).startswith(as_string(prefix)),
     "endswith": lambda text, suffix: as_string(text).endswith(as_string(suffix)),
     "strcontains": lambda text, part: as_string(part) in as_string(text),
-    "contains": lambda values, value: value in _list(values),
+    "contains": lambda values, value: _position(values, value) is not None,
     "index": _element_index,
     "range": _range,
     "formatlist": _formatlist,
     "sort": lambda values: sorted(as_string(item) for item in _list(values)),
     "chunklist": _chunklist,
-    "setunion": lambda *sets: to_set([item for values in sets for item in _list(values)]),
-    "setintersection": lambda first, *rest: to_set([i for i in _list(first) if all(i in _list(r) for r in rest)]),
-    "setsubtract": lambda a, b: to_set([item for item in _list(a) if item not in _list(b)]),
+    "setunion": lambda *sets: _set_operation("setunion", sets, lambda first, rest: first + [i for r in rest
+                                                                                            for i in r]),
+    "setintersection": lambda *sets: _set_operation("setintersection", sets, lambda first, rest: [
+        i for i in first if all(i in r for r in rest)]),
+    "setsubtract": lambda a, b: _set_operation("setsubtract", (a, b), lambda first, rest: [
+        i for i in first if i not in rest[0]]),
     "setproduct": _setproduct,
     "alltrue": lambda values: all(to_bool(v) for v in _list(values)),
     "anytrue": lambda values: any(to_bool(v) for v in _list(values)),

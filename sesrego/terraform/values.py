@@ -305,8 +305,13 @@ def operate(operator: str, left, right):
 
 
 def equal(left, right) -> bool:
+    """Terraform's ``==``: values of different types are never equal (``true`` is not ``1``), at any depth."""
     if isinstance(left, bool) or isinstance(right, bool):
         return type(left) is type(right) and left == right
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(equal(a, b) for a, b in zip(left, right))
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(equal(left[key], right[key]) for key in left)
     return left == right
 
 
