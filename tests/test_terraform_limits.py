@@ -131,7 +131,7 @@ def test_a_structure_doubled_by_sharing_is_measured_in_full(tmp_path):
 def test_nested_for_over_a_large_range_stops_at_the_step_cap(tmp_path):
     write(tmp_path, {"main.tf": """
         locals {
-          x = [for i in range(100000) : [for j in range(100000) : j]]
+          x = [for i in range(1000) : [for j in range(1000) : [for k in range(1000) : k]]]
         }
 
         resource "aws_iam_policy" "p" {
@@ -144,6 +144,14 @@ def test_nested_for_over_a_large_range_stops_at_the_step_cap(tmp_path):
     write(tmp_path, {"main.tf": 'locals {\n  x = [for i in range(10) : i]\n}\nresource "aws_iam_policy" "p" {\n'
                                 "  policy = jsonencode(local.x)\n}\n"})
     assert read(tmp_path, ReaderOptions(max_eval_steps=50_000)).plan is not None
+
+
+def test_range_refuses_more_than_terraforms_1024_values(tmp_path):
+    write(tmp_path, {"main.tf": 'resource "aws_iam_policy" "p" {\n  name   = length(range(1024))\n'
+                                '  policy = jsonencode(range(100000))\n}\n'})
+    change = read(tmp_path).plan["resource_changes"][0]
+    assert change["change"]["after"]["name"] == 1024
+    assert "more than 1024 values" in change["sesrego"]["explain"][change["sesrego"]["unresolved"]["policy"]]
 
 
 def test_a_large_heredoc_is_read_in_linear_cost_and_obeys_the_value_cap(tmp_path):

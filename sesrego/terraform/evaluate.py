@@ -32,6 +32,7 @@ from .values import (
     collection_items,
     combine,
     find_unknown,
+    logical,
     normal_number,
     number,
     operate,
@@ -161,7 +162,7 @@ class Evaluator:
         return parse_number(token_text(node))
 
     def _float_lit(self, node):
-        return normal_number(float(token_text(node)))
+        return parse_number(token_text(node))
 
     def _string(self, node):
         parts = [piece for part in trees(node) for piece in part.children]
@@ -238,7 +239,7 @@ class Evaluator:
         operator = token_text(operator_node).split()[-1]
         left, right = self.value(left_node), self.value(right_node)
         if operator in ("&&", "||"):
-            return _logical(operator == "||", left, right)
+            return logical(operator == "||", left, right)
         unknown = combine(left, right)
         if unknown is not None:
             return poison(unknown)
@@ -461,21 +462,6 @@ class Evaluator:
         if name == "self":
             return Unknown("self", "self is known only in provisioners"), 0, True
         return Invalid(name, f"a reference to {name}, which this module does not declare"), 0, False
-
-
-def _logical(deciding: bool, left, right):
-    """``&&`` (``deciding`` False) or ``||`` (True), as HCL computes them: one operand equal to ``deciding``
-    decides, whatever the other is (unknown, or an error); an operand of the wrong type is an error."""
-    known = [None if isinstance(value, Unknown) else to_bool(value) for value in (left, right)]
-    if deciding in known:
-        return deciding
-    if known == [None, None]:
-        return poison(left) if isinstance(left, Invalid) or isinstance(right, Invalid) else poison(combine(left, right))
-    if known[0] is None:
-        return poison(left)
-    if known[1] is None:
-        return poison(right)
-    return known[0] or known[1] if deciding else known[0] and known[1]
 
 
 def _same_for_every_key(value, key: Unknown):

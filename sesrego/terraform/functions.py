@@ -13,9 +13,8 @@ the scanned tree.
 from __future__ import annotations
 
 import base64
-import hashlib
+import functools
 import json
-import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +33,7 @@ from .values import (
     jsonencode,
     normal_number,
     number,
+    parse_number,
     to_bool,
     to_string,
 )
@@ -126,6 +126,8 @@ def _jsonencode(value):
 
 @function("concat", structural=True)
 def _concat(*lists):
+    if not lists:
+        raise Fail("concat() needs at least one list")
     return [item for values in lists for item in _list(values)]
 
 
@@ -171,7 +173,11 @@ def _tomap(value):
 
 @function("length", structural=True)
 def _length(value):
-    if isinstance(value, (list, dict, str)):
+    if isinstance(value, str):
+        from .text import length
+
+        return length(value)
+    if isinstance(value, (list, dict)):
         return len(value)
     raise Fail("length of a value that is not a collection or string")
 
@@ -206,7 +212,12 @@ def _element(values, index):
     values = _list(values)
     if not values:
         raise Fail("element of an empty list")
-    return values[int(number(index)) % len(values)]
+    from .numeric import whole
+
+    position = whole(index, "element() needs a whole number index")
+    if position < 0:
+        raise Fail("element() cannot use a negative index")
+    return values[position % len(values)]
 
 
 @function("one", structural=True)
@@ -221,8 +232,10 @@ def _one(values):
 
 @function("slice", structural=True)
 def _slice(values, start, end):
+    from .numeric import whole
+
     values = _list(values)
-    start, end = int(number(start)), int(number(end))
+    start, end = whole(start, "slice() needs whole indices"), whole(end, "slice() needs whole indices")
     if not 0 <= start <= end <= len(values):
         raise Fail("slice indices out of range")
     return values[start:end]
@@ -249,7 +262,7 @@ def _coalescelist(*lists):
     for values in lists:
         if _list(values):
             return values
-    return []
+    raise Fail("coalescelist() found no non-empty list")
 
 
 @function("zipmap", structural=True)
@@ -292,41 +305,6 @@ def _splices(unknown: Unknown) -> bool:
     return not isinstance(unknown, (Invalid, Repeated))
 
 
-@function("format", structural=True)
-def _format(spec, *args):
-    spec, args = as_string(spec), list(args)
-    parts: list = []
-    position = 0
-    for match in re.finditer(r"%%|%[-+# 0]*\d*(?:\.\d+)?[a-zA-Z]", spec):
-        parts.append(spec[position:match.start()])
-        position = match.end()
-        if match.group(0) == "%%":
-            parts.append("%")
-            continue
-        if not args:
-            raise Fail("too few arguments for format")
-        parts.append(_format_verb(match.group(0), args.pop(0)))
-    parts.append(spec[position:])
-    return _text(parts)
-
-
-def _format_verb(verb: str, value):
-    kind = verb[-1]
-    if isinstance(value, Unknown):
-        return value if kind in "sdvq" else Unknown.of(value.causes)
-    if kind == "q":
-        return json.dumps(as_string(value), ensure_ascii=False)
-    if kind == "d":
-        return str(int(number(value)))
-    if kind == "t":
-        return "true" if to_bool(value) else "false"
-    if kind in "fFeEgG":
-        return ("%" + verb[1:]) % float(number(value))
-    if kind in "sv":
-        return as_string(value) if not isinstance(value, (list, dict)) else jsonencode(value)
-    raise Fail(f"unsupported format verb {verb}")
-
-
 @function("sensitive", structural=True)
 def _sensitive(value):
     return value
@@ -345,7 +323,7 @@ def _simple(name: str, implementation: Callable) -> None:
 
 def _jsondecode(text):
     try:
-        return _decoded(json.loads(as_string(text)))
+        return _decoded(json.loads(as_string(text), parse_float=parse_number, parse_int=parse_number))
     except ValueError:
         raise Fail("not valid JSON") from None
     except RecursionError:
@@ -353,6 +331,8 @@ def _jsondecode(text):
 
 
 def _decoded(value):
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
     if isinstance(value, float):
         return normal_number(value)
     if isinstance(value, list):
@@ -362,49 +342,39 @@ def _decoded(value):
     return value
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@functools.lru_cache(maxsize=1)
+def _yaml_loader():
+    """PyYAML's safe loader, reading exponent floats (1e3) as YAML 1.2 does, as Terraform's YAML does."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float",
+                                 re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+                                 list("-+0123456789."))
+    return Loader
+
+
 def _yamldecode(text):
     import yaml
 
     try:
-        documents = list(yaml.safe_load_all(as_string(text)))
+        documents = list(yaml.load_all(as_string(text), Loader=_yaml_loader()))
     except (yaml.YAMLError, ValueError):
         raise Fail("not valid YAML") from None
     except RecursionError:
         raise LimitExceeded("yamldecode() builds a value nested too deeply") from None
-    if len(documents) > 1:
-        raise Fail("YAML with more than one document")
-    value = documents[0] if documents else None
+    if len(documents) != 1:
+        raise Fail("yamldecode() needs exactly one YAML document")
+    value = documents[0]
     budget = active_budget()
     if budget is not None:
         budget.check(value)
     return _decoded(json.loads(json.dumps(value, default=str)))
-
-
-def _range(*args):
-    numbers = [number(a) for a in args]
-    if not 1 <= len(numbers) <= 3:
-        raise Fail("range takes one to three numbers")
-    start, stop, step = (0, numbers[0], 1) if len(numbers) == 1 else (
-        numbers[0], numbers[1], numbers[2] if len(numbers) > 2 else (1 if numbers[1] >= numbers[0] else -1))
-    if step == 0 or not all(math.isfinite(n) for n in (start, stop, step)):
-        raise Fail("range needs a non-zero step and finite bounds")
-    size = max(0, math.ceil((stop - start) / step))
-    budget = active_budget()
-    if budget is not None:
-        budget.step(size)
-        budget.allow(size * 8)
-    return [normal_number(start + i * step) for i in range(size)]
-
-
-def _title(text):
-    return re.sub(r"(?<![A-Za-z0-9_'])([a-z])", lambda m: m.group(1).upper(), as_string(text))
-
-
-def _substr(text, offset, length):
-    text, offset, length = as_string(text), int(number(offset)), int(number(length))
-    if offset < 0:
-        offset = max(len(text) + offset, 0)
-    return text[offset:] if length < 0 else text[offset:offset + length]
 
 
 def _split(separator, text):
@@ -430,8 +400,19 @@ def _element_index(values, value):
     return position
 
 
+def _indent(spaces, text):
+    from .numeric import whole
+
+    count = whole(spaces, "indent() needs a whole number of spaces")
+    if count < 0:
+        raise Fail("indent() cannot indent by a negative number of spaces")
+    return as_string(text).replace("\n", "\n" + " " * count)
+
+
 def _chunklist(values, size):
-    values, size = _list(values), int(number(size))
+    from .numeric import whole
+
+    values, size = _list(values), whole(size, "chunklist() needs a whole chunk size")
     if size < 0:
         raise Fail("chunk size must not be negative")
     if size == 0:
@@ -440,6 +421,8 @@ def _chunklist(values, size):
 
 
 def _setproduct(*sets):
+    if len(sets) < 2:
+        raise Fail("setproduct() needs at least two sets")
     total = 1
     for values in sets:
         total *= len(_list(values))
@@ -465,26 +448,6 @@ def _set_operation(name: str, sets, combine) -> TfSet:
     return to_set(combine(converted[0], converted[1:]))
 
 
-def _formatlist(spec, *args):
-    lengths = {len(arg) for arg in args if isinstance(arg, list)}
-    if len(lengths) > 1:
-        raise Fail("formatlist needs lists of the same length")
-    size = lengths.pop() if lengths else 1
-    return [_format(spec, *[arg[i] if isinstance(arg, list) else arg for arg in args]) for i in range(size)]
-
-
-def _min(*values):
-    if not values:
-        raise Fail("min needs at least one number")
-    return min(number(v) for v in values)
-
-
-def _max(*values):
-    if not values:
-        raise Fail("max needs at least one number")
-    return max(number(v) for v in values)
-
-
 for _name, _implementation in {
     "jsondecode": _jsondecode,
     "yamldecode": _yamldecode,
@@ -495,24 +458,16 @@ for _name, _implementation in {
     "distinct": lambda value: _distinct(_same_type(_list(value), "distinct")),
     "compact": lambda value: [as_string(item) for item in _list(value) if item is not None and item != ""],
     "split": _split,
-    "lower": lambda text: as_string(text).lower(),
-    "upper": lambda text: as_string(text).upper(),
-    "title": _title,
-    "strrev": lambda text: as_string(text)[::-1],
-    "trimspace": lambda text: as_string(text).strip(),
     "trimprefix": lambda text, prefix: as_string(text).removeprefix(as_string(prefix)),
     "trimsuffix": lambda text, suffix: as_string(text).removesuffix(as_string(suffix)),
     "trim": _trim,
     "chomp": lambda text: re.sub(r"(\r\n|\n|\r)+$", "", as_string(text)),
-    "indent": lambda spaces, text: as_string(text).replace("\n", "\n" + " " * int(number(spaces))),
-    "substr": _substr,
+    "indent": _indent,
     "startswith": lambda text, prefix: as_string(text).startswith(as_string(prefix)),
     "endswith": lambda text, suffix: as_string(text).endswith(as_string(suffix)),
     "strcontains": lambda text, part: as_string(part) in as_string(text),
     "contains": lambda values, value: _position(values, value) is not None,
     "index": _element_index,
-    "range": _range,
-    "formatlist": _formatlist,
     "sort": lambda values: sorted(as_string(item) for item in _list(values)),
     "chunklist": _chunklist,
     "setunion": lambda *sets: _set_operation("setunion", sets, lambda first, rest: first + [i for r in rest
@@ -522,25 +477,22 @@ for _name, _implementation in {
     "setsubtract": lambda a, b: _set_operation("setsubtract", (a, b), lambda first, rest: [
         i for i in first if i not in rest[0]]),
     "setproduct": _setproduct,
-    "alltrue": lambda values: all(to_bool(v) for v in _list(values)),
-    "anytrue": lambda values: any(to_bool(v) for v in _list(values)),
-    "min": _min,
-    "max": _max,
-    "abs": lambda value: abs(number(value)),
-    "ceil": lambda value: normal_number(math.ceil(number(value))),
-    "floor": lambda value: normal_number(math.floor(number(value))),
-    "signum": lambda value: (number(value) > 0) - (number(value) < 0),
-    "sum": lambda values: normal_number(sum(number(n) for n in _list(values))),
-    "parseint": lambda text, base: int(as_string(text), int(number(base))),
+    "alltrue": lambda values: all(v is not None and to_bool(v) for v in _list(values)),
+    "anytrue": lambda values: any(v is not None and to_bool(v) for v in _list(values)),
     "base64encode": lambda text: base64.b64encode(as_string(text).encode()).decode(),
     "base64decode": lambda text: base64.b64decode(as_string(text), validate=True).decode(),
-    "md5": lambda text: hashlib.md5(as_string(text).encode()).hexdigest(),
-    "sha1": lambda text: hashlib.sha1(as_string(text).encode()).hexdigest(),
-    "sha256": lambda text: hashlib.sha256(as_string(text).encode()).hexdigest(),
-    "basename": lambda path: as_string(path).rstrip("/").rsplit("/", 1)[-1],
-    "dirname": lambda path: as_string(path).rstrip("/").rsplit("/", 1)[0] if "/" in as_string(path) else ".",
 }.items():
     _simple(_name, _implementation)
 
 
-from . import regex  # noqa: E402,F401  registers replace(), regex() and regexall()
+def _transpose(mapping):
+    out: dict = {}
+    for key in sorted(_map(mapping)):
+        for item in _list(mapping[key]):
+            out.setdefault(as_string(item), []).append(key)
+    return out
+
+
+_simple("transpose", _transpose)
+
+from . import numeric, regex, text  # noqa: E402,F401  register the numeric, regular expression and string functions

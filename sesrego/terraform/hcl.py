@@ -11,6 +11,7 @@ builds is cached in the user's cache directory (``~/.cache/sesrego``), as python
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 from ..errors import InputError
@@ -81,10 +82,21 @@ def parse(text: str, path: str = "<text>"):
     return tree
 
 
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[\s\S])")
+
+
 def _check_nesting(tree, path: str) -> None:
+    """Refuse expressions nested too deeply, and escapes Terraform rejects in quoted strings (``"\\x41"``)."""
     pending = [(tree, 0)]
     while pending:  # iteratively: the tree may be deeper than Python's recursion allows
         node, depth = pending.pop()
+        for token in node.children:
+            if not is_tree(token) and token.type == "STRING_CHARS" and "\\" in token:
+                bad = next((m for m in _ESCAPE.finditer(token) if len(m.group(1)) == 1
+                            and m.group(1) not in 'nrt"\\'), None)
+                if bad is not None:
+                    raise InputError(f"Invalid escape sequence {token[bad.start():bad.start() + 2]!r} in a quoted "
+                                     "string", path=path, line=token.line, column=token.column + bad.start())
         if node.data in _NESTING or (node.data == "expr_term" and node.children and not is_tree(node.children[0])):
             depth += 1
             if depth > MAX_EXPRESSION_DEPTH:

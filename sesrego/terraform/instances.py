@@ -13,7 +13,6 @@ reference to its instances (``x[0]``, ``x[count.index]``, ``x[*]``) reads that o
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -27,7 +26,8 @@ from .options import MAX_INSTANCES, MAX_MODULE_DEPTH, MAX_REFERENCE_DEPTH, MAX_V
 from .syntax import Block
 from .templates import parse_text, render
 from .types import convert, parse_type
-from .values import Budget, Computed, Fail, Invalid, LimitExceeded, Repeated, TfSet, Unknown, find_unknown, type_name
+from .values import (Budget, Computed, Fail, Invalid, LimitExceeded, Repeated, TfSet, Unknown, find_unknown, finite,
+                     type_name)
 
 META_ARGUMENTS = frozenset({"count", "for_each", "provider", "depends_on"})
 META_BLOCKS = frozenset({"lifecycle", "provisioner", "connection", "precondition", "postcondition"})
@@ -295,7 +295,7 @@ def _count(value, fail) -> int:
         number = to_number(value)
     except Fail:
         raise fail("Incorrect value type", "invalid expression value: a number is required") from None
-    if not math.isfinite(number) or number != int(number) or not -2 ** 63 <= number < 2 ** 63:
+    if not finite(number) or number != int(number) or not -2 ** 63 <= number < 2 ** 63:
         raise fail("Invalid count argument", 'the given "count" argument value is unsuitable: value must be a '
                    "whole number, between -9223372036854775808 and 9223372036854775807")
     number = int(number)

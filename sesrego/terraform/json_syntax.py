@@ -20,7 +20,7 @@ from json.decoder import scanstring
 from ..errors import InputError
 from .options import MAX_BLOCK_DEPTH
 from .syntax import Block, Body, JsonExpr, Source
-from .values import normal_number, parse_number
+from .values import parse_number
 
 #: Block types and how many labels they take.
 LABELS = {"resource": 2, "data": 2, "module": 1, "variable": 1, "output": 1, "provider": 1, "locals": 0,
@@ -94,7 +94,7 @@ class _Parser:
         match = _NUMBER.match(text, position)
         if match and match.end() > position:
             literal = match.group(0)
-            number = parse_number(literal) if literal.lstrip("-").isdigit() else normal_number(float(literal))
+            number = parse_number(literal)
             return number, match.end()
         raise self.fail("expected a value", position)
 

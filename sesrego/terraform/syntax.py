@@ -205,13 +205,13 @@ def step_of(node) -> tuple[str, Any]:
 
 
 def is_bare_key(node) -> bool:
-    """Whether an object key node is a bare name (``{ name = 1 }``), which is not a reference."""
+    """Whether an object key node is a bare name (``{ name = 1 }``, ``{ null = 1 }``), which is not a reference."""
     inner = trees(node)[0]
     if inner.data == "keyword":
         return True
     children = trees(inner) if inner.data == "expr_term" else []
     return bool(inner.data == "expr_term" and inner.children and is_tree(inner.children[0]) and children
-                and children[0].data == "identifier")
+                and children[0].data in ("identifier", "literal_value"))
 
 
 def references(node) -> list[str]:

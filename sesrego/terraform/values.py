@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from decimal import Decimal, localcontext
 from typing import Any
 
 Cause = tuple[str, str]  # (expression, why it is unknown)
@@ -197,26 +198,62 @@ def number(value) -> int | float:
 _NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
+#: Whole numbers of more digits than this are infinite here (Python cannot print longer ones).
+MAX_DIGITS = 4000
+_MAX_BITS = int(MAX_DIGITS * 3.3219)
+#: Decimal digits kept by arithmetic on fractions (Terraform keeps 512 bits, about 154 digits).
+_PRECISION = 60
+
+
 def parse_number(text: str) -> int | float:
-    """A number written as text, as Terraform converts a string to a number (no spaces, no ``_``)."""
+    """A number written as text, as Terraform reads it: exactly, whole numbers of any form as integers."""
     if not _NUMBER_TEXT.fullmatch(text):
         raise Fail("a number is required")
     digits = text.lstrip("+-")
     if digits.isdigit():
-        if len(digits) > 4000:  # beyond any whole number Terraform can use as a count
+        if len(digits) > MAX_DIGITS:  # beyond any whole number Terraform can use as a count
             return -math.inf if text.startswith("-") else math.inf
         return int(text)
-    return normal_number(float(text))
+    return from_decimal(Decimal(text))
+
+
+def from_decimal(value: Decimal) -> int | float:
+    """A Decimal as a value: an int when it is whole, else a float."""
+    if value.is_finite() and value == value.to_integral_value():
+        if value.adjusted() >= MAX_DIGITS:
+            return math.inf if value > 0 else -math.inf
+        return int(value)
+    return float(value)
+
+
+def finite(value: int | float) -> bool:
+    """Whether a number is finite (a whole number always is, however large)."""
+    return isinstance(value, int) or math.isfinite(value)
+
+
+def to_decimal(value: int | float) -> Decimal:
+    """The exact decimal a number stands for (a float, as its shortest text: 0.1 is 0.1)."""
+    return Decimal(value) if isinstance(value, int) else Decimal(repr(value))
 
 
 def normal_number(value: float | int) -> int | float:
     if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer() and abs(value) < 2 ** 63:
-            return int(value)
+        if math.isfinite(value) and value.is_integer():
+            return from_decimal(to_decimal(value))
         return value
-    if value.bit_length() > 1024:  # Terraform's numbers are 512-bit floats
+    if value.bit_length() > _MAX_BITS:
         return math.inf if value > 0 else -math.inf
     return value
+
+
+def number_text(value: int | float) -> str:
+    """A number as Terraform writes it: every digit, never an exponent (1e21 is 1000000000000000000000)."""
+    if isinstance(value, int):
+        return str(value)
+    if not math.isfinite(value):
+        raise Fail("a finite number is required")
+    text = format(to_decimal(value), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def to_string(value) -> str:
@@ -224,12 +261,8 @@ def to_string(value) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise Fail("a finite number is required")
-        return str(normal_number(value)) if value.is_integer() else repr(value)
+    if isinstance(value, (int, float)):
+        return number_text(value)
     raise Fail("a string is required")
 
 
@@ -242,11 +275,39 @@ def to_bool(value) -> bool:
 
 
 def jsonencode(value) -> str:
-    try:
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except ValueError:
-        raise Fail("a number too large to encode") from None
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    """``jsonencode``'s text: compact, keys sorted, numbers in full, <, >, &, U+2028 and U+2029 escaped."""
+    out: list[str] = []
+    _encode(value, out)
+    return "".join(out)
+
+
+_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+                          "\u2029": "\\u2029"})
+
+
+def _encode(value, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif isinstance(value, bool):
+        out.append("true" if value else "false")
+    elif isinstance(value, (int, float)):
+        out.append(number_text(value))
+    elif isinstance(value, str):
+        out.append(json.dumps(value, ensure_ascii=False).translate(_ESCAPES))
+    elif isinstance(value, list):
+        out.append("[")
+        for i, item in enumerate(value):
+            out.append("," if i else "")
+            _encode(item, out)
+        out.append("]")
+    elif isinstance(value, dict):
+        out.append("{")
+        for i, key in enumerate(sorted(value)):
+            out.append(("," if i else "") + json.dumps(key, ensure_ascii=False).translate(_ESCAPES) + ":")
+            _encode(value[key], out)
+        out.append("}")
+    else:
+        raise Fail("this value cannot be encoded as JSON")
 
 
 def collection_items(value) -> list[tuple[Any, Any]]:
@@ -287,21 +348,56 @@ def operate(operator: str, left, right):
     if operator in ("&&", "||"):
         return (to_bool(left) and to_bool(right)) if operator == "&&" else (to_bool(left) or to_bool(right))
     a, b = number(left), number(right)
-    if operator == "+":
-        return normal_number(a + b)
-    if operator == "-":
-        return normal_number(a - b)
-    if operator == "*":
-        return normal_number(a * b)
-    if operator == "/":
-        if b == 0:
-            raise ZeroDivisionError
-        return normal_number(a / b)
-    if operator == "%":
-        if b == 0:
-            raise ZeroDivisionError
-        return normal_number(math.fmod(a, b))
-    return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[operator]
+    if operator in ("<", ">", "<=", ">="):
+        return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[operator]
+    return arithmetic(operator, a, b)
+
+
+def arithmetic(operator: str, a: int | float, b: int | float) -> int | float:
+    """``a operator b`` (+ - * / %) as Terraform computes it: exactly for whole numbers and decimal fractions
+    (0.1 + 0.2 is 0.3), ``x % 0`` is x, ``x / 0`` is an error."""
+    if operator == "%" and b == 0:
+        return a
+    if operator == "/" and b == 0:
+        raise ZeroDivisionError
+    if isinstance(a, int) and isinstance(b, int) and operator in "+-*%":
+        if operator == "*" and a.bit_length() + b.bit_length() > _MAX_BITS:
+            return math.inf if (a > 0) == (b > 0) else -math.inf
+        if operator == "%":
+            remainder = abs(a) % abs(b)
+            return remainder if a >= 0 else -remainder
+        return normal_number(a + b if operator == "+" else a - b if operator == "-" else a * b)
+    if not (finite(a) and finite(b)):
+        result = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b,
+                  "%": lambda: math.fmod(a, b)}[operator]()
+        if math.isnan(result):
+            raise Fail("an operation on infinity with no result")
+        return normal_number(result)
+    x, y = to_decimal(a), to_decimal(b)
+    with localcontext() as context:
+        context.prec = _PRECISION
+        result = {"+": lambda: x + y, "-": lambda: x - y, "*": lambda: x * y, "/": lambda: x / y,
+                  "%": lambda: x % y}[operator]()
+    return from_decimal(result)
+
+
+def logical(deciding: bool, left, right):
+    """``&&`` (``deciding`` False) or ``||`` (True), as HCL computes them: one operand equal to ``deciding``
+    decides, whatever the other is (unknown, or an error); an operand of the wrong type is an error."""
+    known = [None if isinstance(value, Unknown) else to_bool(value) for value in (left, right)]
+    if deciding in known:
+        return deciding
+    if known == [None, None]:
+        return _poison(left) if isinstance(left, Invalid) or isinstance(right, Invalid) else _poison(combine(left, right))
+    if known[0] is None:
+        return _poison(left)
+    if known[1] is None:
+        return _poison(right)
+    return known[0] or known[1] if deciding else known[0] and known[1]
+
+
+def _poison(unknown: Unknown) -> Unknown:
+    return unknown if type(unknown) in (Unknown, Invalid) else Unknown.of(unknown.causes)
 
 
 def equal(left, right) -> bool:
