@@ -202,6 +202,27 @@ def test_registry_and_git_modules_installed_by_terraform_init_are_read(tmp_path)
     assert calls["ses"]["version_constraint"] == "1.0.0" and "inner" in calls["ses"]["module"]["module_calls"]
 
 
+@pytest.mark.parametrize("broken", ["a.b", "a.c"])
+def test_every_nested_registry_module_is_checked_under_its_own_key(tmp_path, broken):
+    write(tmp_path, {"main.tf": 'module "a" {\n  source = "org/a/aws"\n}\n'})
+    installed(tmp_path, "a", "registry.terraform.io/org/a/aws",
+              {"main.tf": 'module "b" {\n  source = "org/b/aws"\n}\nmodule "c" {\n  source = "org/c/aws"\n}\n'})
+    for key in ("a.b", "a.c"):
+        text = "resource {\n" if key == broken else f'resource "aws_iam_policy" "p" {{\n  name = "{key}"\n}}\n'
+        installed(tmp_path, key, f"registry.terraform.io/org/{key[-1]}/aws", {"main.tf": text})
+    [result] = plan_from_tf([tmp_path])
+    assert result.plan is None
+    assert result.error.path == str(tmp_path / ".terraform" / "modules" / broken / "main.tf")
+
+
+def test_a_module_argument_its_module_does_not_declare_is_an_error(tmp_path):
+    write(tmp_path, {"main.tf": 'module "m" {\n  source = "./m"\n  known = 1\n  typo  = 2\n}\n',
+                     "m/main.tf": 'variable "known" {}\n'})
+    [result] = plan_from_tf([tmp_path])
+    assert result.error.located() == (f'{tmp_path / "main.tf"}:4: Unsupported argument: module "m" has no variable '
+                                      'named "typo", so an argument of that name is not expected here')
+
+
 def test_a_module_that_is_not_installed_is_reported_as_unread(tmp_path):
     write(tmp_path, {"main.tf": """
         module "registry" {

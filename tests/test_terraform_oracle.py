@@ -57,7 +57,7 @@ def terraform_plan(directory: Path, *args: str, env: dict | None = None) -> dict
 
 
 def _all_text(directory: Path) -> str:
-    return "".join(path.read_text() for path in directory.glob("*.tf*"))
+    return "".join(path.read_text() for path in directory.glob("*.tf*") if path.is_file())
 
 
 def terraform_errors(text: str) -> list[tuple[str, int | None]]:
@@ -419,3 +419,95 @@ def test_strip_markers_in_template_files_and_json_strings_strip_one_line_as_terr
     assert result.error is None, result.error.located()
     assert inputs(result.plan) == inputs(plan)
     assert inputs(plan)["terraform_data.a"][0] == "xb|\n\n  z|\nx  y\n"
+
+
+# --- module calls, overrides of count and for_each, nullable, validation, tfvars files ----------------
+
+
+@pytest.mark.parametrize(("base", "override"), [
+    ('for_each = toset(["a"])', "count = 2"), ("count = 2", 'for_each = toset(["a"])'), ("count = 2", "count = 1"),
+    ('for_each = toset(["a"])', 'for_each = toset(["b", "c"])'), ("", "count = 2"),
+])
+@pytest.mark.parametrize("kind", ["resource", "module"])
+def test_an_override_of_count_or_for_each_expands_as_terraform_does_count_first(tmp_path, base, override, kind):
+    if kind == "resource":
+        files = {"main.tf": f'resource "terraform_data" "x" {{\n  {base}\n  input = "base"\n}}\n',
+                 "x_override.tf": f'resource "terraform_data" "x" {{\n  {override}\n}}\n'}
+    else:
+        files = {"main.tf": f'module "m" {{\n  source = "./m"\n  {base}\n}}\n',
+                 "m/main.tf": 'resource "terraform_data" "x" {\n  input = "m"\n}\n',
+                 "x_override.tf": f'module "m" {{\n  {override}\n}}\n'}
+    write(tmp_path, files)
+    plan = terraform_plan(tmp_path)
+    assert isinstance(plan, dict), plan
+    assert inputs(ours(tmp_path).plan) == inputs(plan)
+
+
+@pytest.mark.parametrize(("call", "variables", "expected"), [
+    ("v = null", 'variable "v" {\n  default  = "d"\n  nullable = false\n}\n', "d"),
+    ("v = null", 'variable "v" {\n  default = "d"\n}\n', None),
+    ('v = "given"', 'variable "v" {\n  default  = "d"\n  nullable = false\n}\n', "given"),
+    ("v = null", 'variable "v" {\n  nullable = false\n}\n', "Required variable not set"),
+    ("w = 1", 'variable "v" {\n  default = "d"\n}\n', "Unsupported argument"),
+    ('v = "ab"', 'variable "v" {\n  validation {\n    condition     = length(var.v) > 3\n'
+                 '    error_message = "too short"\n  }\n}\n', "Invalid value for variable"),
+    ('v = "abcd"', 'variable "v" {\n  validation {\n    condition     = length(var.v) > 3\n'
+                   '    error_message = "too short"\n  }\n}\n', "abcd"),
+])
+def test_module_arguments_nullable_and_validation_as_terraform_reads_them(tmp_path, call, variables, expected):
+    write(tmp_path, {"main.tf": f'module "m" {{\n  source = "./m"\n  {call}\n}}\n',
+                     "m/main.tf": variables + 'resource "terraform_data" "x" {\n  input = var.v\n}\n'})
+    plan = terraform_plan(tmp_path)
+    result = ours(tmp_path)
+    if isinstance(plan, dict):
+        assert inputs(result.plan) == inputs(plan) == {"module.m.terraform_data.x": expected}
+        return
+    [(summary, line), *_] = terraform_errors(plan)
+    assert summary == expected and result.plan is None
+    message = result.error.located()
+    assert f":{line}: " in message and "\n" not in message
+    if summary == "Invalid value for variable":
+        assert message.endswith("too short")
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    ({"terraform.tfvars": "a = null\n"}, "Required variable not set"),
+    ({"terraform.tfvars": 'a = "x"\na = "y"\n'}, "Attribute redefined"),
+    ({"terraform.tfvars.json": '{"a": "x", "a": "y"}'}, "Duplicate attribute definition"),
+    ({"terraform.tfvars.json": '{"//": "a comment", "a": "x"}'}, "x"),
+    ({"terraform.tfvars/inner": ""}, "Failed to read variables file"),
+    ({"x.auto.tfvars": 'a = "ok"\n'}, "ok"),
+])
+def test_variable_files_as_terraform_reads_them(tmp_path, files, expected):
+    write(tmp_path, {"main.tf": 'variable "a" {\n  type     = string\n  nullable = false\n}\n'
+                                'resource "terraform_data" "x" {\n  input = var.a\n}\n', **files})
+    plan = terraform_plan(tmp_path)
+    result = ours(tmp_path)
+    if isinstance(plan, dict):
+        assert inputs(result.plan) == inputs(plan) == {"terraform_data.x": expected}
+        assert result.warnings == ()
+        return
+    assert expected in [summary for summary, _ in terraform_errors(plan)]
+    assert result.plan is None and "\n" not in result.error.located()
+
+
+def test_a_root_variable_validation_known_false_is_an_error_and_unknown_passes(tmp_path):
+    write(tmp_path, {"main.tf": """
+        variable "v" {
+          validation {
+            condition     = startswith(var.v, "arn:")
+            error_message = "must be an ARN"
+          }
+        }
+
+        resource "terraform_data" "x" {
+          input = var.v
+        }
+    """})
+    [(summary, line)] = terraform_errors(terraform_plan(tmp_path, "-var", "v=nope"))
+    failed = ours(tmp_path, ReaderOptions(variables=(("v", "nope"),)))
+    assert summary == "Invalid value for variable"
+    assert failed.error.located() == f'{tmp_path / "main.tf"}:{line}: Invalid value for variable "v": must be an ARN'
+    assert inputs(ours(tmp_path, ReaderOptions(variables=(("v", "arn:x"),))).plan) == {"terraform_data.x": "arn:x"}
+    unknown = ours(tmp_path)  # without a value the condition is unknown: checked during apply, so no error here
+    assert unknown.error is None and unknown.plan["resource_changes"][0]["change"]["after_unknown"] == {"input": True}

@@ -59,6 +59,7 @@ def emit(root: Instance) -> Plan:
 
 def _walk(instance: Instance, plan: Plan, call_path: tuple[str, ...], calls: tuple[Block, ...]) -> None:
     context = instance.context
+    instance.validate()
     config_prefix = "".join(f"module.{name}." for name in call_path)
     for (mode, type_, name), block in instance.module.resources.items():
         context.deps.append(set())

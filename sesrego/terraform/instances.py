@@ -21,7 +21,7 @@ from ..errors import InputError
 from . import policy_document
 from .evaluate import Scope, evaluate
 from .load import Loader, Module, resolved
-from .modules import NOT_INSTALLED, Manifest, resolve
+from .modules import MODULE_ARGUMENTS, NOT_INSTALLED, Manifest, resolve
 from .options import MAX_INSTANCES, MAX_MODULE_DEPTH, MAX_REFERENCE_DEPTH, MAX_VALUE_DEPTH, ReaderOptions
 from .syntax import Block
 from .templates import parse_text, render
@@ -31,7 +31,6 @@ from .values import (Budget, Computed, Fail, Invalid, LimitExceeded, Repeated, T
 
 META_ARGUMENTS = frozenset({"count", "for_each", "provider", "depends_on"})
 META_BLOCKS = frozenset({"lifecycle", "provisioner", "connection", "precondition", "postcondition"})
-MODULE_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
 #: The provider's default when an aws_organizations_policy has no ``type``.
 ORGANIZATIONS_POLICY_DEFAULT_TYPE = "SERVICE_CONTROL_POLICY"
 _IN_PROGRESS = object()
@@ -118,6 +117,25 @@ class Instance:
             return value, isinstance(value, Unknown)
         return self.cached(("var", name), lambda: self._argument(name), dep=self.call), False
 
+    def validate(self) -> None:
+        """Each variable's ``validation`` rules, as Terraform checks them: a condition known to be false is an
+        error with the rule's message; an unknown one is checked during apply, so it passes here."""
+        for name, block in self.module.variables.items():
+            rules = [b for b in block.body.blocks if b.type == "validation" and "condition" in b.body.attributes]
+            if not rules:
+                continue
+            self.variable(name)
+            for rule in rules:
+                condition = evaluate(rule.body.attributes["condition"], Scope(self))
+                if condition is not False and condition != "false":
+                    continue
+                message = rule.body.attributes.get("error_message")
+                text = evaluate(message, Scope(self)) if message is not None else None
+                where = self.arguments[name][0] if self.arguments and name in self.arguments else block
+                raise InputError(f'Invalid value for variable "{name}"{" of " + self.address if self.address else ""}'
+                                 f": {text if isinstance(text, str) else 'its validation condition is false'}",
+                                 path=where.source.path, line=where.line)
+
     def _argument(self, name: str):
         block = self.module.variables.get(name)
         if block is None:
@@ -126,15 +144,21 @@ class Instance:
             constraint = parse_type(block.body.attributes.get("type"))
         except Fail:
             constraint = "any"
+        attributes = block.body.attributes
         if name in self.arguments:
             expr, scope = self.arguments[name]
             value, where = evaluate(expr, scope), expr
-        elif "default" in block.body.attributes:
-            where = block.body.attributes["default"]
+        elif "default" in attributes:
+            where = attributes["default"]
             value = evaluate(where, Scope(None))
         else:
             raise InputError(f'Missing required argument: module "{self.call.labels[0]}" needs the argument '
                              f'"{name}"', path=self.call.source.path, line=self.call.line)
+        if value is None and "nullable" in attributes and evaluate(attributes["nullable"], Scope(None)) is False:
+            if "default" not in attributes:  # nullable = false: null means the default, and there is none
+                raise InputError(f'Invalid value for variable "{name}" of {self.address}: it may not be null '
+                                 "(nullable = false) and it has no default", path=where.source.path, line=where.line)
+            value = evaluate(attributes["default"], Scope(None))
         try:
             return convert(value, constraint)
         except Fail as exc:

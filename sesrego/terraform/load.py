@@ -214,7 +214,16 @@ def _where(block: Block) -> str:
     return f"{block.source.path}:{block.line}"
 
 
+def _check_meta(block: Block) -> None:
+    """``count`` and ``for_each`` together in one block (an override may add one beside the other's base)."""
+    if block.type in ("resource", "data", "module") and "count" in block.body.attributes \
+            and "for_each" in block.body.attributes:
+        raise InputError('Invalid combination of "count" and "for_each": the two are mutually exclusive',
+                         path=block.source.path, line=block.body.attributes["for_each"].line)
+
+
 def _add(module: Module, block: Block) -> None:
+    _check_meta(block)
     kind = block.type
     if kind == "terraform":
         module.backend = module.backend or any(b.type in ("backend", "cloud") for b in block.body.blocks)
@@ -261,6 +270,7 @@ def _named(block: Block) -> str:
 
 
 def _merge_override(module: Module, block: Block) -> None:
+    _check_meta(block)
     kind = block.type
     if kind in ("terraform", "provider", "moved", "import", "removed", "check"):
         if kind == "terraform" and any(b.type in ("backend", "cloud") for b in block.body.blocks):
@@ -291,7 +301,7 @@ def _block_kind(block: Block) -> str:
 
 def merge_blocks(base: Block, override: Block) -> Block:
     """``override`` merged into ``base`` as Terraform merges an override file's block."""
-    attributes = {**base.body.attributes, **override.body.attributes}
+    attributes = {**base.body.attributes, **override.body.attributes}  # count beside for_each: count wins
     replaced = {_block_kind(b) for b in override.body.blocks} - {"lifecycle"}
     blocks = [b for b in base.body.blocks if _block_kind(b) not in replaced and b.type != "lifecycle"]
     lifecycles = [b for b in base.body.blocks + override.body.blocks if b.type == "lifecycle"]
@@ -307,10 +317,6 @@ def merge_blocks(base: Block, override: Block) -> Block:
 
 def _static_errors(module: Module) -> list[InputError]:
     errors = []
-    for block in list(module.resources.values()) + list(module.calls.values()):
-        if "count" in block.body.attributes and "for_each" in block.body.attributes:
-            errors.append(InputError('Invalid combination of "count" and "for_each": the two are mutually '
-                                     "exclusive", path=block.source.path, line=block.body.attributes["for_each"].line))
     for call in module.calls.values():
         if "source" not in call.body.attributes:
             errors.append(InputError(f'module "{call.labels[0]}": Missing required argument: the argument "source" '

@@ -23,6 +23,8 @@ from .options import MAX_MODULE_DEPTH
 from .syntax import Block, Expr, JsonExpr, is_tree, trees
 
 NOT_INSTALLED = "module source not installed: run `terraform init`, or scan the plan"
+#: The arguments of a module call that are not the module's variables.
+MODULE_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
 MANIFEST = Path(".terraform") / "modules" / "modules.json"
 _ROOT_FILES = (".terraform.lock.hcl", "terraform.tfvars", "terraform.tfvars.json")
 
@@ -113,8 +115,8 @@ def call_errors(root: Module, loader: Loader, manifest: Manifest) -> list[InputE
             target = resolve(call, module.directory, child_key, manifest)
             if target is None:
                 continue
-            key = resolved(target)
-            if key in chain:
+            directory = resolved(target)
+            if directory in chain:
                 errors.append(InputError(f'module "{name}" calls {target}, which is already calling it: a module '
                                          "cannot call itself, even with count = 0", path=call.source.path,
                                          line=call.line))
@@ -123,23 +125,31 @@ def call_errors(root: Module, loader: Loader, manifest: Manifest) -> list[InputE
                 errors.append(InputError(f"modules nested more than {MAX_MODULE_DEPTH} deep",
                                          path=call.source.path, line=call.line))
                 continue
-            if key in done:
-                continue
             problem = source_problem(target)
             if problem is not None:
                 errors.append(InputError(f'module "{name}": its source {target} {problem}',
                                          path=call.source.path, line=call.line))
-                done.add(key)
                 continue
             child = loader.directory(target)
+            errors.extend(_unsupported_arguments(name, call, child))
+            if directory in done:
+                continue
             errors.extend(child.errors)
-            chain.append(key)
+            chain.append(directory)
             visit(child, child_key)
             chain.pop()
-            done.add(key)
+            done.add(directory)
 
     visit(root, "")
     return errors
+
+
+def _unsupported_arguments(name: str, call: Block, child: Module) -> list[InputError]:
+    """Arguments of a module call that its module declares no variable for: Terraform rejects them."""
+    return [InputError(f'Unsupported argument: module "{name}" has no variable named "{argument}", so an '
+                       "argument of that name is not expected here", path=expr.source.path, line=expr.line)
+            for argument, expr in call.body.attributes.items()
+            if argument not in MODULE_ARGUMENTS and argument not in child.variables]
 
 
 # --- root modules ----------------------------------------------------------------------------

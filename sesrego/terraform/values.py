@@ -388,7 +388,9 @@ def logical(deciding: bool, left, right):
     if deciding in known:
         return deciding
     if known == [None, None]:
-        return _poison(left) if isinstance(left, Invalid) or isinstance(right, Invalid) else _poison(combine(left, right))
+        if isinstance(left, Invalid) or isinstance(right, Invalid):
+            return _poison(left)  # an error on the left stays; one on the right is dropped beside an unknown
+        return _poison(combine(left, right))
     if known[0] is None:
         return _poison(left)
     if known[1] is None:

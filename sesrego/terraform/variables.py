@@ -65,10 +65,10 @@ def root_values(module: Module, options: ReaderOptions) -> tuple[dict[str, objec
     directory = module.directory
     autoloaded = [directory / name for name in AUTOLOADED] + sorted(
         (directory / entry.name for entry in _entries(directory)
-         if entry.name.endswith((".auto.tfvars", ".auto.tfvars.json")) and entry.is_file()),
+         if entry.name.endswith((".auto.tfvars", ".auto.tfvars.json")) and not _is_directory(entry)),
         key=lambda path: path.name)
     for path in autoloaded:
-        if path.is_file():
+        if os.path.lexists(path):  # a FIFO, a directory or a link to nothing of that name is an error, as in Terraform
             _apply_file(path, declared, values, warnings, options)
     for kind, argument in options.command_line():
         if kind == "var-file":
@@ -84,9 +84,20 @@ def root_values(module: Module, options: ReaderOptions) -> tuple[dict[str, objec
             values[name] = Unknown(f"var.{name}", no_value(name))
         elif values[name] is None and not variable.nullable:
             default = variable.block.body.attributes.get("default")
-            values[name] = _literal(default) if default is not None else Unknown(f"var.{name}", no_value(name))
+            if default is None:
+                raise InputError(f'No value for required variable "{name}": it is null, which nullable = false '
+                                 "does not allow, and it has no default", path=variable.block.source.path,
+                                 line=variable.block.line)
+            values[name] = _literal(default)
     warnings.extend(_not_loaded(directory, options))
     return values, warnings
+
+
+def _is_directory(entry) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _entries(directory: Path) -> list:
@@ -177,7 +188,8 @@ def _apply_file(path: Path, declared: dict, values: dict, warnings: list[str], o
 def _assignments(name: str, text: str) -> list[tuple[str, object, int]]:
     if name.endswith(".json"):
         document = parse_json(name, text)
-        return [(key, plain(value), line) for key, value, line, _, _ in document.pairs]
+        pairs = [(key, plain(value), line) for key, value, line, _, _ in document.pairs if key != "//"]
+        return _once(name, pairs, "Duplicate attribute definition")
     from lark.exceptions import LarkError, UnexpectedInput
 
     try:
@@ -197,5 +209,16 @@ def _assignments(name: str, text: str) -> list[tuple[str, object, int]]:
         parts = trees(child)
         expr = Expr(parts[-1], source)
         out.append((token_text(parts[0]), _literal(expr), child.meta.line))
-    return out
+    return _once(name, out, "Attribute redefined")
+
+
+def _once(name: str, assignments: list[tuple[str, object, int]], summary: str) -> list[tuple[str, object, int]]:
+    """A variables file sets each variable once: Terraform rejects a second value in the same file."""
+    first: dict[str, int] = {}
+    for variable, _, line in assignments:
+        if variable in first:
+            raise InputError(f'{summary}: "{variable}" was already set at line {first[variable]}', path=name,
+                             line=line)
+        first[variable] = line
+    return assignments
 
