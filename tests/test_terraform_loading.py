@@ -91,6 +91,24 @@ def test_invalid_json_is_an_error_with_its_line_and_column(tmp_path):
     assert "not valid JSON" in result.error.located()
 
 
+@pytest.mark.parametrize(("document", "problem"), [
+    ('{"locals": {\n  "a": "x ${"}}', "invalid template: an unclosed ${"),
+    ('{"locals": {\n  "a": ["ok", {"k": "%{ if true }"}]}}', "invalid template: an unclosed %{if}"),
+    ('{"resource": {\n  "//": "a comment where a label belongs"}}', 'a "resource" block must be a JSON object'),
+])
+def test_tf_json_that_terraform_rejects_is_a_located_error(tmp_path, document, problem):
+    write(tmp_path, {"main.tf.json": document})
+    [result] = plan_from_tf([tmp_path])
+    assert result.error.located().startswith(f"{tmp_path / 'main.tf.json'}:2: {problem}")
+
+
+def test_tf_json_templates_that_terraform_accepts_are_no_error(tmp_path):
+    write(tmp_path, {"main.tf.json": '{"//": "${ a root comment", "locals": {"a": "$${x} %%{y} ${\\"}\\"}"}, '
+                                     '"variable": {"v": {"default": "${not a template"}}}'})
+    [result] = plan_from_tf([tmp_path])
+    assert result.error is None, result.error.located()
+
+
 # --- override files --------------------------------------------------------------------------------
 
 
