@@ -511,3 +511,17 @@ def test_a_root_variable_validation_known_false_is_an_error_and_unknown_passes(t
     assert inputs(ours(tmp_path, ReaderOptions(variables=(("v", "arn:x"),))).plan) == {"terraform_data.x": "arn:x"}
     unknown = ours(tmp_path)  # without a value the condition is unknown: checked during apply, so no error here
     assert unknown.error is None and unknown.plan["resource_changes"][0]["change"]["after_unknown"] == {"input": True}
+
+
+def test_file_digest_functions_give_terraforms_values_and_stay_inside_the_tree(tmp_path):
+    (tmp_path / "data.bin").write_bytes(b"\x00\xffbinary\n")
+    names = ["filebase64", "filemd5", "filesha1", "filesha256", "filesha512", "filebase64sha256", "filebase64sha512"]
+    write(tmp_path, {"main.tf": "resource \"terraform_data\" \"x\" {\n  input = ["
+                                + ", ".join(f'{name}("data.bin")' for name in names) + "]\n}\n"
+                                'resource "terraform_data" "outside" {\n  input = filemd5("/etc/hostname")\n}\n'})
+    plan = terraform_plan(tmp_path)
+    assert isinstance(plan, dict), plan
+    result = ours(tmp_path)
+    assert inputs(result.plan)["terraform_data.x"] == inputs(plan)["terraform_data.x"]
+    outside = next(c for c in result.plan["resource_changes"] if c["address"] == "terraform_data.outside")
+    assert outside["change"]["after_unknown"] == {"input": True}

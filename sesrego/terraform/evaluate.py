@@ -39,6 +39,7 @@ from .values import (
     parse_number,
     to_bool,
     to_string,
+    type_name,
 )
 
 _ABSENT = object()
@@ -395,7 +396,7 @@ class Evaluator:
             if index != int(index) or not 0 <= index < len(value):
                 raise Fail(f"index {key} out of range")
             return value[int(index)]
-        raise Fail(f"cannot index a {'null' if value is None else type(value).__name__} value")
+        raise Fail(f"cannot index a {type_name(value)} value")
 
     def _splat(self, value, steps, node):
         if isinstance(value, Repeated):

@@ -493,6 +493,16 @@ def _transpose(mapping):
     return out
 
 
+def _matchkeys(values, keys, searchset):
+    values, keys, wanted = _list(values), _list(keys), _list(searchset)
+    if len(values) != len(keys):
+        raise Fail("matchkeys() needs lists of values and keys of the same length")
+    return [value for value, key in zip(values, keys) if any(equal(key, item) for item in wanted)]
+
+
 _simple("transpose", _transpose)
+_simple("matchkeys", _matchkeys)
+FUNCTIONS["ephemeralasnull"] = _sensitive
+STRUCTURAL.add("ephemeralasnull")
 
 from . import numeric, regex, text  # noqa: E402,F401  register the numeric, regular expression and string functions

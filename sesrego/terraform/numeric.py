@@ -135,3 +135,67 @@ def _range(*args):
     if budget is not None:
         budget.step(len(out))
     return out
+
+
+# --- network addresses ------------------------------------------------------------------------------
+
+
+def _network(prefix):
+    import ipaddress
+
+    try:
+        return ipaddress.ip_network(as_string(prefix), strict=False)
+    except ValueError:
+        raise Fail(f"{as_string(prefix)!r} is not an IP address prefix") from None
+
+
+@function("cidrhost")
+def _cidrhost(prefix, host):
+    network, index = _network(prefix), whole(host, "cidrhost() needs a whole host number")
+    if not -network.num_addresses <= index < network.num_addresses:
+        raise Fail(f"cidrhost(): host {index} is beyond the prefix's {network.num_addresses} addresses")
+    return str(network[index])
+
+
+@function("cidrnetmask")
+def _cidrnetmask(prefix):
+    network = _network(prefix)
+    if network.version != 4:
+        raise Fail("cidrnetmask() takes only IPv4 prefixes")
+    return str(network.netmask)
+
+
+@function("cidrsubnet")
+def _cidrsubnet(prefix, newbits, netnum):
+    network = _network(prefix)
+    bits = whole(newbits, "cidrsubnet() needs whole numbers")
+    number_ = whole(netnum, "cidrsubnet() needs whole numbers")
+    length = network.prefixlen + bits
+    if bits < 0 or length > network.max_prefixlen:
+        raise Fail(f"cidrsubnet(): {network} has no room for {bits} more bits")
+    if not 0 <= number_ < 2 ** bits:
+        raise Fail(f"cidrsubnet(): {number_} does not fit in {bits} bits")
+    import ipaddress
+
+    base = int(network.network_address) + (number_ << (network.max_prefixlen - length))
+    return str(ipaddress.ip_network((base, length)))
+
+
+@function("cidrsubnets")
+def _cidrsubnets(prefix, *newbits):
+    import ipaddress
+
+    network = _network(prefix)
+    out, start = [], int(network.network_address)
+    for bits in newbits:
+        bits = whole(bits, "cidrsubnets() needs whole numbers")
+        length = network.prefixlen + bits
+        if bits < 1 or length > network.max_prefixlen:
+            raise Fail(f"cidrsubnets(): {network} has no room for {bits} more bits")
+        size = 1 << (network.max_prefixlen - length)
+        start = -(-start // size) * size  # aligned to the new prefix
+        if start + size > int(network.network_address) + network.num_addresses:
+            raise Fail(f"cidrsubnets(): not enough room in {network}")
+        out.append(str(ipaddress.ip_network((start, length))))
+        start += size
+    return out

@@ -259,3 +259,47 @@ def _formatlist(spec, *args):
     size = lengths.pop() if lengths else 1
     return [format_(spec, *[arg[i] if isinstance(arg, list) else arg for arg in args]) for i in range(size)]
 
+
+
+# --- text encodings and CSV --------------------------------------------------------------------------
+
+
+def _codec(name) -> str:
+    import codecs
+
+    try:
+        return codecs.lookup(as_string(name)).name
+    except LookupError:
+        raise Fail(f"{as_string(name)!r} is not a character encoding sesrego knows") from None
+
+
+@function("textencodebase64")
+def _textencodebase64(text, encoding):
+    try:
+        return base64.b64encode(as_string(text).encode(_codec(encoding))).decode()
+    except UnicodeEncodeError:
+        raise Fail("the text has characters the encoding cannot represent") from None
+
+
+@function("textdecodebase64")
+def _textdecodebase64(text, encoding):
+    try:
+        return base64.b64decode(as_string(text), validate=True).decode(_codec(encoding))
+    except (ValueError, UnicodeDecodeError):
+        raise Fail("not base64 text in that encoding") from None
+
+
+@function("csvdecode")
+def _csvdecode(text):
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(as_string(text), newline=""), strict=True))
+    if not rows:
+        raise Fail("csvdecode() needs a header row")
+    header, out = rows[0], []
+    for row in rows[1:]:
+        if len(row) != len(header):
+            raise Fail("csvdecode(): a row has a different number of fields than the header")
+        out.append(dict(zip(header, row)))
+    return out
