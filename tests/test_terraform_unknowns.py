@@ -248,6 +248,46 @@ def test_a_known_document_with_depends_on_is_read_during_apply(tmp_path):
     assert "depends_on" in sesrego["explain"][sesrego["unresolved"]["policy"]]
 
 
+@pytest.mark.parametrize(("call", "document", "deferred"), [
+    ("depends_on = [aws_ses_domain_identity.d]", "", True),  # a module call's depends_on reaches its data sources
+    ("", "depends_on = [aws_ses_domain_identity.d]", True),
+    ("", "depends_on = []", False),  # depends on nothing: read while planning
+    ("depends_on = []", "", False),
+    ("", "", False),
+])
+def test_a_document_is_evaluated_from_its_blocks_only_when_terraform_reads_it_during_apply(tmp_path, call, document,
+                                                                                           deferred):
+    changes = read(tmp_path, f"""
+        resource "aws_ses_domain_identity" "d" {{
+          domain = "example.com"
+        }}
+
+        module "m" {{
+          source = "./m"
+          {call}
+        }}
+    """, **{"m/main.tf": f"""
+        data "aws_iam_policy_document" "send" {{
+          statement {{
+            actions   = ["ses:SendEmail"]
+            resources = ["*"]
+          }}
+          {document}
+        }}
+
+        resource "aws_iam_policy" "p" {{
+          policy = data.aws_iam_policy_document.send.json
+        }}
+    """})
+    change = changes["module.m.aws_iam_policy.p"]
+    if deferred:
+        assert change["sesrego"]["evaluated_from"] == {"policy": "module.m.data.aws_iam_policy_document.send"}
+        assert "module.m.data.aws_iam_policy_document.send" in changes
+    else:
+        assert "sesrego" not in change and json.loads(change["change"]["after"]["policy"])["Statement"]
+        assert "module.m.data.aws_iam_policy_document.send" not in changes
+
+
 def test_a_known_document_is_a_string_and_has_no_extension(tmp_path):
     changes = read(tmp_path, """
         data "aws_iam_policy_document" "send" {

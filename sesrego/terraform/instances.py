@@ -23,7 +23,7 @@ from .evaluate import Scope, evaluate
 from .load import Loader, Module, resolved
 from .modules import MODULE_ARGUMENTS, NOT_INSTALLED, Manifest, resolve
 from .options import MAX_INSTANCES, MAX_MODULE_DEPTH, MAX_REFERENCE_DEPTH, MAX_VALUE_DEPTH, ReaderOptions
-from .syntax import Block
+from .syntax import Block, JsonExpr, is_tree, trees
 from .templates import parse_text, render
 from .types import convert, parse_type
 from .values import (Budget, Computed, Fail, Invalid, LimitExceeded, Repeated, TfSet, Unknown, find_unknown, finite,
@@ -65,6 +65,8 @@ class Instance:
         self.key_path = key_path
         self.call = call
         self.depth = parent.depth + 1 if parent else 0
+        #: Terraform reads this instance's data sources during apply: its module call, or one above, has depends_on
+        self.depends = has_dependencies(call) or (parent is not None and parent.depends)
         self._cache: dict = {}
         context.instantiated.add(resolved(module.directory))
 
@@ -357,13 +359,27 @@ def _for_each(value, fail) -> list[tuple[str, Any]]:
 # --- a resource's attributes ---------------------------------------------------------------------
 
 
+def has_dependencies(block: Block | None) -> bool:
+    """Whether a block's ``depends_on`` names anything (``depends_on = []`` names nothing)."""
+    expr = block.body.attributes.get("depends_on") if block is not None else None
+    if expr is None:
+        return False
+    if isinstance(expr, JsonExpr):
+        return bool(expr.value)
+    node = expr.node
+    while is_tree(node) and node.data == "expr_term" and len(trees(node)) == 1:
+        node = trees(node)[0]
+    return not (is_tree(node) and node.data == "tuple" and not trees(node))
+
+
 def resource_attributes(block: Block, scope: Scope, address: str) -> dict:
     attributes = body_value(block.body, scope, top=True)
     kind = block.labels[0] if block.labels else ""
     if block.type == "data" and kind == policy_document.POLICY_DOCUMENT:
         deferred = ""
-        if block.body.attributes.get("depends_on") is not None:
-            deferred = (f"{address} is read during apply (it has depends_on), so its JSON is known only then; "
+        if has_dependencies(block) or (scope.instance is not None and scope.instance.depends):
+            why = "it has depends_on" if has_dependencies(block) else "its module call has depends_on"
+            deferred = (f"{address} is read during apply ({why}), so its JSON is known only then; "
                         "sesrego evaluates its statements instead")
         document = policy_document.render(attributes, address, deferred)
         attributes["json"] = document
