@@ -525,3 +525,46 @@ def test_file_digest_functions_give_terraforms_values_and_stay_inside_the_tree(t
     assert inputs(result.plan)["terraform_data.x"] == inputs(plan)["terraform_data.x"]
     outside = next(c for c in result.plan["resource_changes"] if c["address"] == "terraform_data.outside")
     assert outside["change"]["after_unknown"] == {"input": True}
+
+
+@pytest.mark.parametrize("reference", [
+    "terraform_data.one[0].input", 'terraform_data.one["a"]', "try(terraform_data.one[0].input, 1)",
+    "terraform_data.many.input", "module.single[0].out", "module.counted.out",
+    "terraform_data.one[*].input", "terraform_data.many[1].input", "terraform_data.many[*].input", "module.single.out",
+    "module.counted[0].out", "module.counted[*].out", "length(terraform_data.many)",
+])
+def test_instance_keys_in_references_as_terraform_checks_them(tmp_path, reference):
+    write(tmp_path, {"main.tf": f"""
+        resource "terraform_data" "one" {{
+          input = "x"
+        }}
+
+        resource "terraform_data" "many" {{
+          count = 2
+          input = "m"
+        }}
+
+        module "single" {{
+          source = "./m"
+        }}
+
+        module "counted" {{
+          source = "./m"
+          count  = 1
+        }}
+
+        resource "terraform_data" "probe" {{
+          input = {reference}
+        }}
+    """, "m/main.tf": 'output "out" {\n  value = "o"\n}\n'})
+    plan = terraform_plan(tmp_path)
+    result = ours(tmp_path)
+    if isinstance(plan, dict):
+        assert inputs(result.plan) == inputs(plan)
+        return
+    [(summary, line)] = terraform_errors(plan)
+    if reference.startswith("module."):  # an evaluation error for module calls: the policy cannot be evaluated
+        [change] = [c for c in result.plan["resource_changes"] if c["address"] == "terraform_data.probe"]
+        assert change["change"]["after_unknown"] == {"input": True}
+        return
+    assert result.error.located().startswith(f"{tmp_path / 'main.tf'}:{line}: {summary}: ")

@@ -356,7 +356,7 @@ class Evaluator:
     def _reference(self, node):
         root, steps = traversal(node)
         if isinstance(root, str):
-            value, used, fresh = self._root(root, steps)
+            value, used, fresh = self._root(root, steps, node)
         else:
             value, used, fresh = self.value(root), 0, False
         if isinstance(value, Unknown) and not isinstance(value, Repeated):
@@ -422,7 +422,23 @@ class Evaluator:
             out.append(item)
         return out
 
-    def _root(self, name: str, steps: list) -> tuple[Any, int, bool]:
+    def _check_key(self, block, steps: list, node) -> None:
+        """A reference to a resource has an instance key exactly when it has count or for_each, as Terraform
+        checks before evaluating anything (its error is the configuration's, even inside try)."""
+        if block is None or not steps or steps[0][0] == "splat":
+            return
+        from ..errors import InputError
+
+        expanded = next((meta for meta in ("count", "for_each") if meta in block.body.attributes), None)
+        where = {"path": self.source.path, "line": getattr(getattr(node, "meta", None), "line", 1) + self.offset}
+        if expanded is None and steps[0][0] == "index":
+            raise InputError(f"Unexpected resource instance key: {block.address} has no count or for_each, so a "
+                             "reference to it takes no index", **where)
+        if expanded is not None and steps[0][0] == "attr":
+            raise InputError(f"Missing resource instance key: {block.address} has {expanded}, so its attributes are "
+                             f"those of one instance ({block.address}[...].{steps[0][1]})", **where)
+
+    def _root(self, name: str, steps: list, node=None) -> tuple[Any, int, bool]:
         """Resolve the start of a traversal: (value, steps used, whether an unknown starts here)."""
         scope = self.scope
         if name in scope.names:
@@ -452,12 +468,14 @@ class Evaluator:
         if name == "terraform" and attribute == "workspace":
             return "default", 1, False
         if name == "data" and len(steps) >= 2 and steps[1][0] == "attr" and attribute is not None:
+            self._check_key(instance.module.resources.get(("data", attribute, steps[1][1])), steps[2:], node)
             value = instance.resource_value("data", attribute, steps[1][1])
             return value, 2, isinstance(value, Unknown) and not isinstance(value, Repeated)
         if name == "module" and attribute is not None:
             value = instance.module_value(attribute)
             return value, 1, isinstance(value, Unknown) and not isinstance(value, Repeated)
         if attribute is not None and instance.has_resource(name, attribute):
+            self._check_key(instance.module.resources.get(("managed", name, attribute)), steps[1:], node)
             value = instance.resource_value("managed", name, attribute)
             return value, 1, isinstance(value, Unknown) and not isinstance(value, Repeated)
         if name == "self":
