@@ -568,3 +568,32 @@ def test_instance_keys_in_references_as_terraform_checks_them(tmp_path, referenc
         assert change["change"]["after_unknown"] == {"input": True}
         return
     assert result.error.located().startswith(f"{tmp_path / 'main.tf'}:{line}: {summary}: ")
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ('output "o" {\n  value = 1\n}\n', 'output "o" {\n  value = 2\n}\n'),
+    ('module "m" {\n  source = "./m"\n}\n', 'module "m" {\n  source = "./m"\n}\n'),
+    ('data "terraform_remote_state" "s" {\n  backend = "local"\n}\n', '{"data": {"terraform_remote_state": '
+                                                                    '{"s": {"backend": "local"}}}}'),
+    ('variable "v" {\n  default = 1\n}\n', '{"variable": {"v": {"default": 2}}}'),
+    ('provider "aws" {}\n', 'provider "aws" {}\n'),
+    ('provider "aws" {\n  alias = "east"\n}\n', 'provider "aws" {\n  alias = "east"\n}\n'),
+    ('terraform {\n  backend "local" {}\n}\n', 'terraform {\n  backend "local" {}\n}\n'),
+])
+def test_a_second_declaration_is_terraforms_error_with_terraforms_summary(tmp_path, first, second):
+    name = "b.tf.json" if second.startswith("{") else "b.tf"
+    write(tmp_path, {"main.tf": 'resource "terraform_data" "a" {\n  input = 1\n}\n' + first, name: second,
+                     "m/main.tf": "locals {}\n"})
+    text = terraform_plan(tmp_path)
+    [(summary, line), *_] = terraform_errors(text) if isinstance(text, str) else [(None, None)]
+    if summary is None:  # terraform init reported it
+        summary = re.search(r"Error: ([^\n]+)", text).group(1)
+    [result] = [r for r in plan_from_tf([tmp_path]) if r.path == str(tmp_path)]
+    message = result.error.located()
+    assert f": {summary}: " in message and str(tmp_path / "b.tf") in message
+
+
+def test_providers_with_different_aliases_are_no_duplicates(tmp_path):
+    write(tmp_path, {"main.tf": 'provider "aws" {}\nprovider "aws" {\n  alias = "east"\n}\n'
+                                'resource "terraform_data" "a" {\n  input = 1\n}\n'})
+    assert ours(tmp_path).error is None

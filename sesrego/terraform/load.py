@@ -22,10 +22,14 @@ from ..errors import InputError
 from . import hcl, json_syntax
 from .options import ReaderOptions
 from .policy_document import POLICY_DOCUMENT, missing_arguments
-from .syntax import Block, Body, Local
+from .syntax import Block, Body, Local, literal_string
 
 _KINDS = {"resource": "resource", "data": "data", "module": "module call", "variable": "variable",
           "output": "output"}
+#: Terraform's summaries for an override block without its base block.
+_MISSING = {"resource": "Missing resource to override", "data": "Missing data resource to override",
+            "module": "Missing module call to override", "variable": "Missing base variable declaration to override",
+            "output": "Missing base output definition to override"}
 _LABEL_COUNTS = {"resource": 2, "data": 2, "module": 1, "variable": 1, "output": 1}
 
 
@@ -49,7 +53,8 @@ class Module:
     resources: dict[tuple[str, str, str], Block] = field(default_factory=dict)  # (mode, type, name)
     calls: dict[str, Block] = field(default_factory=dict)
     outputs: dict[str, Block] = field(default_factory=dict)
-    backend: bool = False
+    providers: dict[tuple[str, str | None], Block] = field(default_factory=dict)  # (name, alias)
+    backend: Block | None = None  # the terraform block's backend or cloud block
 
     @property
     def paths(self) -> list[str]:
@@ -226,7 +231,20 @@ def _add(module: Module, block: Block) -> None:
     _check_meta(block)
     kind = block.type
     if kind == "terraform":
-        module.backend = module.backend or any(b.type in ("backend", "cloud") for b in block.body.blocks)
+        for backend in (b for b in block.body.blocks if b.type in ("backend", "cloud")):
+            if module.backend is not None:
+                raise InputError(f"Duplicate backend configuration: a {module.backend.type} block was already declared "
+                                 f"at {_where(module.backend)}; a module has at most one", path=backend.source.path,
+                                 line=backend.line)
+            module.backend = backend
+        return
+    if kind == "provider" and len(block.labels) == 1:
+        key = (block.labels[0], literal_string(block.body.attributes.get("alias")))
+        if key in module.providers:
+            raise InputError(f'Duplicate provider configuration: a provider "{key[0]}"'
+                             f'{" with alias " + repr(key[1]) if key[1] else " without an alias"} was already '
+                             f"declared at {_where(module.providers[key])}", path=block.source.path, line=block.line)
+        module.providers[key] = block
         return
     if kind == "locals":
         for name, expr in block.body.attributes.items():
@@ -241,9 +259,8 @@ def _add(module: Module, block: Block) -> None:
         return
     if key in table:
         existing = table[key]
-        raise InputError(f"Duplicate {_duplicate_kind(block)} configuration: {_named(block)} was already declared at "
-                         f"{_where(existing)} (Terraform rejects two blocks with one address)",
-                         path=block.source.path, line=block.line)
+        raise InputError(f"{_duplicate(block)}: {_named(block)} was already declared at {_where(existing)} "
+                         "(Terraform rejects two blocks with one address)", path=block.source.path, line=block.line)
     table[key] = block
 
 
@@ -257,24 +274,28 @@ def _table(module: Module, block: Block):
     return {"module": module.calls, "variable": module.variables, "output": module.outputs}[block.type], block.labels[0]
 
 
-def _duplicate_kind(block: Block) -> str:
+def _duplicate(block: Block) -> str:
+    """Terraform's summary for a second block with the same address."""
     if block.type in ("resource", "data"):
-        return f'{block.type} "{block.labels[0]}"'
-    return _KINDS[block.type]
+        return f'Duplicate {block.type} "{block.labels[0]}" configuration'
+    return {"output": "Duplicate output definition", "variable": "Duplicate variable declaration",
+            "module": "Duplicate module call"}[block.type]
 
 
-def _named(block: Block) -> str:
+def _named(block: Block, article: bool = True) -> str:
     if block.type in ("resource", "data"):
-        return f'a {block.labels[0]} {"data source" if block.type == "data" else "resource"} named "{block.labels[1]}"'
-    return f'a {_KINDS[block.type]} named "{block.labels[0]}"'
+        text = f'{block.labels[0]} {"data source" if block.type == "data" else "resource"} named "{block.labels[1]}"'
+    else:
+        text = f'{_KINDS[block.type]} named "{block.labels[0]}"'
+    return (("an " if text[0] in "aeiou" else "a ") if article else "") + text
 
 
 def _merge_override(module: Module, block: Block) -> None:
     _check_meta(block)
     kind = block.type
     if kind in ("terraform", "provider", "moved", "import", "removed", "check"):
-        if kind == "terraform" and any(b.type in ("backend", "cloud") for b in block.body.blocks):
-            module.backend = True
+        if kind == "terraform":  # an override's backend or cloud block replaces the base's
+            module.backend = next((b for b in block.body.blocks if b.type in ("backend", "cloud")), module.backend)
         return
     if kind == "locals":
         for name, expr in block.body.attributes.items():
@@ -287,7 +308,7 @@ def _merge_override(module: Module, block: Block) -> None:
     if table is None:
         return
     if key not in table:
-        raise InputError(f"Missing {_KINDS[kind]} to override: there is no {_named(block)[2:]} in a primary file",
+        raise InputError(f"{_MISSING[kind]}: there is no {_named(block, article=False)} in a primary file",
                          path=block.source.path, line=block.line)
     if "depends_on" in block.body.attributes:
         raise InputError("Unsupported override: the depends_on argument may not be overridden",

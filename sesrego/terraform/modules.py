@@ -20,7 +20,7 @@ from pathlib import Path
 from ..errors import InputError
 from .load import Loader, Module, config_files, display, is_config_file, os_problem, read_text, resolved
 from .options import MAX_MODULE_DEPTH
-from .syntax import Block, Expr, JsonExpr, is_tree, trees
+from .syntax import Block, literal_string
 
 NOT_INSTALLED = "module source not installed: run `terraform init`, or scan the plan"
 #: The arguments of a module call that are not the module's variables.
@@ -54,25 +54,6 @@ def read_manifest(root: Path, limit: int) -> Manifest:
         manifest.error = InputError('not a module manifest (expected {"Modules": [{"Key", "Source", "Dir"}]})',
                                     path=display(path))
     return manifest
-
-
-def literal_string(expr: Expr | JsonExpr | None) -> str | None:
-    """The value of an argument written as a plain string (``source = "./m"``), else None."""
-    if expr is None:
-        return None
-    if isinstance(expr, JsonExpr):
-        return expr.value if isinstance(expr.value, str) else None
-    node = expr.node
-    while is_tree(node) and node.data == "expr_term" and len(node.children) == 1 and is_tree(node.children[0]):
-        node = node.children[0]
-    if not is_tree(node) or node.data != "string":
-        return None
-    pieces = [piece for part in trees(node) for piece in part.children]
-    if any(is_tree(piece) for piece in pieces):
-        return None
-    from hcl2.utils import process_escape_sequences
-
-    return "".join(process_escape_sequences(str(piece)) for piece in pieces)
 
 
 def is_local(source: str) -> bool:
