@@ -469,3 +469,12 @@ def test_an_unexpected_failure_on_one_path_is_one_line_and_the_other_paths_are_r
     message = bad.error.located()
     assert message.startswith(f"{tmp_path / 'bad'}: internal error") and "RuntimeError" in message
     assert "\n" not in message and good.plan is not None
+
+
+@pytest.mark.parametrize("expression", [
+    'format("%999999999s", "a")', 'format("%0999999999d", 1)', 'format("%.999999999d", 1)',
+    'format("%.999999999f", 1.5)', 'indent(999999999, "a\\nb")',
+])
+def test_a_function_asked_for_a_huge_result_stops_at_the_value_cap(tmp_path, expression):
+    write(tmp_path, {"main.tf": f'resource "aws_iam_policy" "p" {{\n  name = {expression}\n}}\n'})
+    assert "--max-value-bytes" in error(read(tmp_path, ReaderOptions(max_value_bytes=10_000)))

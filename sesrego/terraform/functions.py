@@ -406,7 +406,9 @@ def _indent(spaces, text):
     count = whole(spaces, "indent() needs a whole number of spaces")
     if count < 0:
         raise Fail("indent() cannot indent by a negative number of spaces")
-    return as_string(text).replace("\n", "\n" + " " * count)
+    text = as_string(text)
+    allow_size(len(text) + text.count("\n") * count)
+    return text.replace("\n", "\n" + " " * count)
 
 
 def _chunklist(values, size):

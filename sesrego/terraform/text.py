@@ -12,7 +12,7 @@ import re
 import unicodedata
 import urllib.parse
 
-from .functions import _text, as_string, function
+from .functions import _text, allow_size, as_string, function
 from .numeric import whole
 from .values import Fail, Unknown, finite, jsonencode, number, number_text, to_bool, to_decimal
 
@@ -197,6 +197,7 @@ def _verb(match: re.Match, value):
 def _pad(text: str, width: int | None, flags: str, numeric: bool) -> str:
     if width is None or length(text) >= width:
         return text
+    allow_size(width)
     padding = width - length(text)
     if "-" in flags:
         return text + " " * padding
@@ -210,6 +211,7 @@ def _pad(text: str, width: int | None, flags: str, numeric: bool) -> str:
 def _integer(mode: str, flags: str, precision: int | None, value: int) -> str:
     digits = format(abs(value), {"b": "b", "d": "d", "o": "o", "x": "x", "X": "X"}[mode])
     if precision is not None:
+        allow_size(precision)
         digits = digits.rjust(precision, "0")
     if "#" in flags:
         digits = {"b": "0b", "o": "0", "x": "0x", "X": "0X"}.get(mode, "") + digits
@@ -225,6 +227,7 @@ def _float(mode: str, flags: str, precision: int | None, value) -> str:
         text = _shortest_g(value)
         text = text.upper() if mode == "G" else text
     else:
+        allow_size(precision or 0)
         spec = ("+" if "+" in flags else " " if " " in flags else "") + ("#" if "#" in flags else "")
         exact = to_decimal(value) if value != 0 or mode in "fF" else float(value)  # Decimal writes 0 as 0e+6
         text = format(exact, f"{spec}.{6 if precision is None else precision}{mode.replace('F', 'f')}")
