@@ -597,3 +597,17 @@ def test_providers_with_different_aliases_are_no_duplicates(tmp_path):
     write(tmp_path, {"main.tf": 'provider "aws" {}\nprovider "aws" {\n  alias = "east"\n}\n'
                                 'resource "terraform_data" "a" {\n  input = 1\n}\n'})
     assert ours(tmp_path).error is None
+
+
+@pytest.mark.parametrize("declaration", ["default = null\n  nullable = false", "default = null", "nullable = false"])
+def test_a_null_default_as_terraform_reads_it(tmp_path, declaration):
+    write(tmp_path, {"main.tf": f'variable "v" {{\n  type = string\n  {declaration}\n}}\n'
+                                'resource "terraform_data" "x" {\n  input = var.v == null ? "null" : var.v\n}\n'})
+    plan = terraform_plan(tmp_path, "-var", "v=given") if declaration == "nullable = false" else terraform_plan(tmp_path)
+    options = ReaderOptions(variables=(("v", "given"),)) if declaration == "nullable = false" else ReaderOptions()
+    result = ours(tmp_path, options)
+    if isinstance(plan, dict):
+        assert inputs(result.plan) == inputs(plan)
+    else:
+        [(summary, line)] = terraform_errors(plan)
+        assert result.error.located().startswith(f"{tmp_path / 'main.tf'}:{line}: {summary}")

@@ -57,6 +57,9 @@ def root_values(module: Module, options: ReaderOptions) -> tuple[dict[str, objec
         if default is not None:
             values[name] = _converted(name, variable, _literal(default), default.source.path, default.line,
                                       "Invalid default value for variable")
+            if values[name] is None and not variable.nullable:
+                raise InputError(f'Invalid default value for variable "{name}": a null default is not valid when '
+                                 "nullable = false", path=default.source.path, line=default.line)
     warnings: list[str] = []
     for name, variable in declared.items():
         text = options.environ.get(f"TF_VAR_{name}")
