@@ -49,8 +49,16 @@ STACK_BYTES = 512 * 2 ** 20
 RECURSION_LIMIT = 60_000
 
 
+_DEEP = threading.Lock()
+_deep_readers = [0, 0]  # readers running, the recursion limit before the first
+
+
 def deep(function, *args):
-    """``function(*args)`` in a thread whose stack holds deep recursion, its result or its exception."""
+    """``function(*args)`` in a thread whose stack holds deep recursion, its result or its exception.
+
+    The recursion limit is raised while any reader runs (it is the interpreter's, not the thread's)
+    and restored when the last one ends, so that concurrent readers never lower it under each other.
+    """
     outcome: list = []
 
     def run() -> None:
@@ -59,16 +67,29 @@ def deep(function, *args):
         except BaseException as exc:  # re-raised in the caller's thread
             outcome.append((False, exc))
 
-    previous_stack, previous_limit = threading.stack_size(), sys.getrecursionlimit()
+    with _DEEP:
+        if _deep_readers[0] == 0:
+            _deep_readers[1] = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(_deep_readers[1], RECURSION_LIMIT))
+        _deep_readers[0] += 1
+        previous_stack = threading.stack_size(STACK_BYTES)
+        try:
+            thread = threading.Thread(target=run, name="sesrego-terraform-reader")
+            thread.start()
+        except (RuntimeError, MemoryError, ValueError):  # no thread of that size here: read in this one
+            thread = None
+        finally:
+            threading.stack_size(previous_stack)
     try:
-        threading.stack_size(STACK_BYTES)
-        sys.setrecursionlimit(max(previous_limit, RECURSION_LIMIT))
-        thread = threading.Thread(target=run, name="sesrego-terraform-reader")
-        thread.start()
-        thread.join()
+        if thread is None:
+            run()
+        else:
+            thread.join()
     finally:
-        threading.stack_size(previous_stack)
-        sys.setrecursionlimit(previous_limit)
+        with _DEEP:
+            _deep_readers[0] -= 1
+            if _deep_readers[0] == 0:
+                sys.setrecursionlimit(_deep_readers[1])
     ok, value = outcome[0]
     if not ok:
         raise value
