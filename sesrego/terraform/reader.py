@@ -67,33 +67,48 @@ def deep(function, *args):
         except BaseException as exc:  # re-raised in the caller's thread
             outcome.append((False, exc))
 
+    thread = _start(run)
+    if thread is None:  # no thread with a deep stack here: read in this one, within its own limits
+        run()
+    else:
+        try:
+            thread.join()
+        finally:
+            with _DEEP:
+                _deep_readers[0] -= 1
+                if _deep_readers[0] == 0:
+                    sys.setrecursionlimit(_deep_readers[1])
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
+
+
+def _start(run) -> threading.Thread | None:
+    """A started thread running ``run`` with a deep stack and the raised recursion limit, or None."""
     with _DEEP:
         if _deep_readers[0] == 0:
             _deep_readers[1] = sys.getrecursionlimit()
             sys.setrecursionlimit(max(_deep_readers[1], RECURSION_LIMIT))
         _deep_readers[0] += 1
-        previous_stack = threading.stack_size(STACK_BYTES)
         try:
+            previous_stack = threading.stack_size(STACK_BYTES)
+        except (ValueError, RuntimeError):
+            previous_stack = None
+        try:
+            if previous_stack is None:
+                raise RuntimeError("no thread stack size here")
             thread = threading.Thread(target=run, name="sesrego-terraform-reader")
             thread.start()
-        except (RuntimeError, MemoryError, ValueError):  # no thread of that size here: read in this one
-            thread = None
-        finally:
-            threading.stack_size(previous_stack)
-    try:
-        if thread is None:
-            run()
-        else:
-            thread.join()
-    finally:
-        with _DEEP:
+            return thread
+        except (RuntimeError, MemoryError):
             _deep_readers[0] -= 1
             if _deep_readers[0] == 0:
                 sys.setrecursionlimit(_deep_readers[1])
-    ok, value = outcome[0]
-    if not ok:
-        raise value
-    return value
+            return None
+        finally:
+            if previous_stack is not None:
+                threading.stack_size(previous_stack)
 
 
 def read_paths(paths: Sequence[Path | str], options: ReaderOptions) -> list[TfInput]:
