@@ -478,3 +478,18 @@ def test_an_unexpected_failure_on_one_path_is_one_line_and_the_other_paths_are_r
 def test_a_function_asked_for_a_huge_result_stops_at_the_value_cap(tmp_path, expression):
     write(tmp_path, {"main.tf": f'resource "aws_iam_policy" "p" {{\n  name = {expression}\n}}\n'})
     assert "--max-value-bytes" in error(read(tmp_path, ReaderOptions(max_value_bytes=10_000)))
+
+
+def test_readers_running_at_once_leave_the_recursion_limit_as_they_found_it(tmp_path):
+    import sys
+    import threading
+
+    write(tmp_path, {"main.tf": 'resource "aws_iam_policy" "p" {\n  name = ' + " + ".join(["1"] * 2000) + "\n}\n"})
+    before, names = sys.getrecursionlimit(), []
+    threads = [threading.Thread(target=lambda: names.append(
+        read(tmp_path).plan["resource_changes"][0]["change"]["after"]["name"])) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert names == [2000] * 3 and sys.getrecursionlimit() == before
