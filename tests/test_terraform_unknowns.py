@@ -288,6 +288,61 @@ def test_a_document_is_evaluated_from_its_blocks_only_when_terraform_reads_it_du
         assert "module.m.data.aws_iam_policy_document.send" not in changes
 
 
+@pytest.mark.parametrize(("reference", "deferred"), [
+    ("aws_iam_role.r.name", True),  # a known attribute, but Terraform waits for the role's creation to read it
+    ('"arn:aws:iam::1:role/${aws_iam_role.r.name}"', True),
+    ("local.role_name", False),  # through a local: no direct dependency, read while planning
+    ("aws_iam_role.none[*].name", False),  # count = 0: nothing to create, nothing to wait for
+    ("data.aws_iam_role.existing.name", False),  # a data source (read from AWS, unknown here, but no dependency)
+])
+def test_a_document_that_refers_directly_to_a_created_resource_is_read_during_apply(tmp_path, reference, deferred):
+    changes = read(tmp_path, f"""
+        resource "aws_iam_role" "r" {{
+          name = "sender"
+        }}
+
+        resource "aws_iam_role" "none" {{
+          count = 0
+          name  = "never"
+        }}
+
+        data "aws_iam_role" "existing" {{
+          name = "existing"
+        }}
+
+        locals {{
+          role_name = aws_iam_role.r.name
+        }}
+
+        data "aws_iam_policy_document" "d" {{
+          statement {{
+            actions   = ["ses:SendEmail"]
+            resources = ["*"]
+            condition {{
+              test     = "StringEquals"
+              variable = "aws:PrincipalArn"
+              values   = flatten([{reference}])
+            }}
+          }}
+        }}
+
+        resource "aws_iam_policy" "p" {{
+          policy = data.aws_iam_policy_document.d.json
+        }}
+    """)
+    change = changes["aws_iam_policy.p"]
+    if not deferred:
+        assert "data.aws_iam_policy_document.d" not in changes
+        assert change.get("sesrego", {}).get("evaluated_from") is None
+        return
+    sesrego = change["sesrego"]
+    assert sesrego["evaluated_from"] == {"policy": "data.aws_iam_policy_document.d"}
+    assert sesrego["unresolved"] == {"policy": "data.aws_iam_policy_document.d.json"}
+    assert "$unknown" not in json.dumps(sesrego["documents"])
+    assert "refers to aws_iam_role.r, which is created" in sesrego["explain"]["data.aws_iam_policy_document.d.json"]
+    assert changes["data.aws_iam_policy_document.d"]["action_reason"] == "read_because_dependency_pending"
+
+
 def test_a_known_document_is_a_string_and_has_no_extension(tmp_path):
     changes = read(tmp_path, """
         data "aws_iam_policy_document" "send" {
