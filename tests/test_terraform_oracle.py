@@ -611,3 +611,18 @@ def test_a_null_default_as_terraform_reads_it(tmp_path, declaration):
     else:
         [(summary, line)] = terraform_errors(plan)
         assert result.error.located().startswith(f"{tmp_path / 'main.tf'}:{line}: {summary}")
+
+
+@pytest.mark.parametrize("text", [
+    'x = "\\x41"', 'x = "a\\qb"', 'x = "\\u12"', 'x = "first line\nsecond line"',
+    'x = "\\\\d \\t \\" \\u00e9 \\U0001F600"', 'x = <<EOT\nno \\x escape in a heredoc\nEOT\n',
+])
+def test_quoted_strings_terraform_rejects_are_errors_at_their_line(tmp_path, text):
+    write(tmp_path, {"main.tf": f'locals {{\n  {text}\n}}\nresource "terraform_data" "a" {{\n  input = local.x\n}}\n'})
+    plan = terraform_plan(tmp_path)
+    result = ours(tmp_path)
+    if isinstance(plan, dict):
+        assert inputs(result.plan) == inputs(plan)
+        return
+    (summary, line), *_ = terraform_errors(plan)
+    assert result.error.located().startswith(f"{tmp_path / 'main.tf'}:{line}:") and summary in result.error.located()

@@ -91,6 +91,9 @@ def _check_nesting(tree, path: str) -> None:
     while pending:  # iteratively: the tree may be deeper than Python's recursion allows
         node, depth = pending.pop()
         for token in node.children:
+            if not is_tree(token) and token.type == "STRING_CHARS" and "\n" in token:
+                raise InputError("Invalid multi-line string: a quoted string cannot span lines (use a heredoc, or "
+                                 "\\n)", path=path, line=token.line, column=token.column)
             if not is_tree(token) and token.type == "STRING_CHARS" and "\\" in token:
                 bad = next((m for m in _ESCAPE.finditer(token) if len(m.group(1)) == 1
                             and m.group(1) not in 'nrt"\\'), None)
