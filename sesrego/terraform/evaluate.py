@@ -465,8 +465,11 @@ class Evaluator:
             return Invalid(f"each.{attribute}", "each is only available with for_each"), 1, False
         if name == "path" and attribute in ("module", "root", "cwd"):
             return instance.path_value(attribute), 1, False
-        if name == "terraform" and attribute == "workspace":
-            return "default", 1, False
+        if name == "terraform" and attribute in ("workspace", "applying"):
+            return ("default" if attribute == "workspace" else False), 1, False
+        if name == "ephemeral" and attribute is not None:
+            return Unknown(f"ephemeral.{attribute}", "an ephemeral resource: its values exist only while Terraform "
+                                                     "runs and are never in a plan"), 1, True
         if name == "data" and len(steps) >= 2 and steps[1][0] == "attr" and attribute is not None:
             self._check_key(instance.module.resources.get(("data", attribute, steps[1][1])), steps[2:], node)
             value = instance.resource_value("data", attribute, steps[1][1])
