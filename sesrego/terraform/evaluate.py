@@ -423,20 +423,14 @@ class Evaluator:
         return out
 
     def _check_key(self, block, steps: list, node) -> None:
-        """A reference to a resource has an instance key exactly when it has count or for_each, as Terraform
-        checks before evaluating anything (its error is the configuration's, even inside try)."""
-        if block is None or not steps or steps[0][0] == "splat":
-            return
-        from ..errors import InputError
+        from .instances import instance_key_problem
 
-        expanded = next((meta for meta in ("count", "for_each") if meta in block.body.attributes), None)
-        where = {"path": self.source.path, "line": getattr(getattr(node, "meta", None), "line", 1) + self.offset}
-        if expanded is None and steps[0][0] == "index":
-            raise InputError(f"Unexpected resource instance key: {block.address} has no count or for_each, so a "
-                             "reference to it takes no index", **where)
-        if expanded is not None and steps[0][0] == "attr":
-            raise InputError(f"Missing resource instance key: {block.address} has {expanded}, so its attributes are "
-                             f"those of one instance ({block.address}[...].{steps[0][1]})", **where)
+        problem = instance_key_problem(block, steps)
+        if problem is not None:
+            from ..errors import InputError
+
+            raise InputError(problem, path=self.source.path,
+                             line=getattr(getattr(node, "meta", None), "line", 1) + self.offset)
 
     def _root(self, name: str, steps: list, node=None) -> tuple[Any, int, bool]:
         """Resolve the start of a traversal: (value, steps used, whether an unknown starts here)."""

@@ -12,8 +12,6 @@ the scanned tree.
 
 from __future__ import annotations
 
-import base64
-import functools
 import json
 import re
 from collections.abc import Callable
@@ -22,7 +20,6 @@ from typing import Any
 from .values import (
     Encoded,
     Fail,
-    LimitExceeded,
     Partial,
     Repeated,
     TfSet,
@@ -31,9 +28,7 @@ from .values import (
     equal,
     find_unknown,
     jsonencode,
-    normal_number,
     number,
-    parse_number,
     to_bool,
     to_string,
 )
@@ -321,62 +316,6 @@ def _simple(name: str, implementation: Callable) -> None:
     FUNCTIONS[name] = implementation
 
 
-def _jsondecode(text):
-    try:
-        return _decoded(json.loads(as_string(text), parse_float=parse_number, parse_int=parse_number))
-    except ValueError:
-        raise Fail("not valid JSON") from None
-    except RecursionError:
-        raise LimitExceeded("jsondecode() builds a value nested too deeply") from None
-
-
-def _decoded(value):
-    if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
-    if isinstance(value, float):
-        return normal_number(value)
-    if isinstance(value, list):
-        return [_decoded(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _decoded(item) for key, item in value.items()}
-    return value
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-@functools.lru_cache(maxsize=1)
-def _yaml_loader():
-    """PyYAML's safe loader, reading exponent floats (1e3) as YAML 1.2 does, as Terraform's YAML does."""
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.add_implicit_resolver("tag:yaml.org,2002:float",
-                                 re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
-                                 list("-+0123456789."))
-    return Loader
-
-
-def _yamldecode(text):
-    import yaml
-
-    try:
-        documents = list(yaml.load_all(as_string(text), Loader=_yaml_loader()))
-    except (yaml.YAMLError, ValueError):
-        raise Fail("not valid YAML") from None
-    except RecursionError:
-        raise LimitExceeded("yamldecode() builds a value nested too deeply") from None
-    if len(documents) != 1:
-        raise Fail("yamldecode() needs exactly one YAML document")
-    value = documents[0]
-    budget = active_budget()
-    if budget is not None:
-        budget.check(value)
-    return _decoded(json.loads(json.dumps(value, default=str)))
-
-
 def _split(separator, text):
     separator, text = as_string(separator), as_string(text)
     return text.split(separator) if separator else list(text)
@@ -451,8 +390,6 @@ def _set_operation(name: str, sets, combine) -> TfSet:
 
 
 for _name, _implementation in {
-    "jsondecode": _jsondecode,
-    "yamldecode": _yamldecode,
     "tostring": lambda value: None if value is None else as_string(value),
     "tonumber": lambda value: None if value is None else number(value),
     "tobool": lambda value: None if value is None else to_bool(value),
@@ -481,8 +418,6 @@ for _name, _implementation in {
     "setproduct": _setproduct,
     "alltrue": lambda values: all(v is not None and to_bool(v) for v in _list(values)),
     "anytrue": lambda values: any(v is not None and to_bool(v) for v in _list(values)),
-    "base64encode": lambda text: base64.b64encode(as_string(text).encode()).decode(),
-    "base64decode": lambda text: base64.b64decode(as_string(text), validate=True).decode(),
 }.items():
     _simple(_name, _implementation)
 

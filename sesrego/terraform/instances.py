@@ -250,6 +250,21 @@ class Instance:
         return _collection(kind, objects, causes)
 
 
+def instance_key_problem(block: Block | None, steps: list) -> str | None:
+    """Why a reference to a resource is wrong, Terraform checking it before evaluating anything (even inside
+    try): it has an instance key exactly when the resource has count or for_each."""
+    if block is None or not steps or steps[0][0] == "splat":
+        return None
+    expanded = next((meta for meta in ("count", "for_each") if meta in block.body.attributes), None)
+    if expanded is None and steps[0][0] == "index":
+        return (f"Unexpected resource instance key: {block.address} has no count or for_each, so a reference to it "
+                "takes no index")
+    if expanded is not None and steps[0][0] == "attr":
+        return (f"Missing resource instance key: {block.address} has {expanded}, so its attributes are those of "
+                f"one instance ({block.address}[...].{steps[0][1]})")
+    return None
+
+
 def _collection(kind: str, objects: list, causes: tuple):
     if kind == "unknown":
         return Repeated(objects[0][1], causes)
@@ -372,43 +387,12 @@ def has_dependencies(block: Block | None) -> bool:
     return not (is_tree(node) and node.data == "tuple" and not trees(node))
 
 
-_NOT_RESOURCES = frozenset({"var", "local", "data", "module", "path", "terraform", "count", "each", "self"})
-
-
-def _read_during_apply(block: Block, instance: Instance | None) -> str:
-    """Why Terraform reads a data source during apply though its arguments are known, or "": it has
-    depends_on (or its module call has), or it refers directly to a managed resource that is created."""
-    if has_dependencies(block):
-        return "it has depends_on"
-    if instance is None:
-        return ""
-    if instance.depends:
-        return "its module call has depends_on"
-    from .emit import expression_references
-
-    pending = [block.body]
-    while pending:
-        body = pending.pop()
-        pending.extend(child.body for child in body.blocks)
-        for expr in body.attributes.values():
-            for reference in expression_references(expr):
-                parts = reference.split(".")
-                if len(parts) < 2 or parts[0] in _NOT_RESOURCES:
-                    continue
-                target = instance.module.resources.get(("managed", parts[0], parts[1].split("[")[0]))
-                if target is not None:
-                    kind, instances, _ = instance.resource_instances(target)
-                    if kind == "unknown" or instances:
-                        return f"it refers to {target.address}, which is created"
-    return ""
-
-
 def resource_attributes(block: Block, scope: Scope, address: str) -> dict:
     attributes = body_value(block.body, scope, top=True)
     kind = block.labels[0] if block.labels else ""
     if block.type == "data" and kind == policy_document.POLICY_DOCUMENT:
         deferred = ""
-        why = _read_during_apply(block, scope.instance)
+        why = policy_document.read_during_apply(block, scope.instance)
         if why:
             deferred = (f"{address} is read during apply ({why}), so its JSON is known only then; "
                         "sesrego evaluates its statements instead")

@@ -200,6 +200,39 @@ def _single(values):
     return values
 
 
+_NOT_RESOURCES = frozenset({"var", "local", "data", "module", "path", "terraform", "count", "each", "self"})
+
+
+def read_during_apply(block, instance) -> str:
+    """Why Terraform reads a data source during apply though its arguments are known, or "": it has
+    depends_on (or its module call has), or it refers directly to a managed resource that is created."""
+    from .instances import has_dependencies
+
+    if has_dependencies(block):
+        return "it has depends_on"
+    if instance is None:
+        return ""
+    if instance.depends:
+        return "its module call has depends_on"
+    from .emit import expression_references
+
+    pending = [block.body]
+    while pending:
+        body = pending.pop()
+        pending.extend(child.body for child in body.blocks)
+        for expr in body.attributes.values():
+            for reference in expression_references(expr):
+                parts = reference.split(".")
+                if len(parts) < 2 or parts[0] in _NOT_RESOURCES:
+                    continue
+                target = instance.module.resources.get(("managed", parts[0], parts[1].split("[")[0]))
+                if target is not None:
+                    kind, instances, _ = instance.resource_instances(target)
+                    if kind == "unknown" or instances:
+                        return f"it refers to {target.address}, which is created"
+    return ""
+
+
 def missing_arguments(block) -> list[tuple[str, str, str, int]]:
     """The required arguments a document's nested blocks leave out: ``(block, argument, file, line)``.
 

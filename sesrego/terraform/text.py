@@ -6,7 +6,9 @@ any separator, ``format`` has Go's verbs, flags, widths, precisions and ``%[n]``
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import json
 import posixpath
 import re
 import unicodedata
@@ -14,7 +16,8 @@ import urllib.parse
 
 from .functions import _text, allow_size, as_string, function
 from .numeric import whole
-from .values import Fail, Unknown, finite, jsonencode, number, number_text, to_bool, to_decimal
+from .values import (Fail, LimitExceeded, Unknown, active_budget, finite, jsonencode, normal_number, number,
+                     number_text, parse_number, to_bool, to_decimal)
 
 try:  # python-hcl2 depends on regex, whose \X is Unicode's extended grapheme cluster
     import regex as _regex
@@ -264,7 +267,76 @@ def _formatlist(spec, *args):
 
 
 
-# --- text encodings and CSV --------------------------------------------------------------------------
+# --- text encodings, JSON, YAML and CSV ------------------------------------------------------------------
+
+
+@function("jsondecode")
+def _jsondecode(text):
+    try:
+        return _decoded(json.loads(as_string(text), parse_float=parse_number, parse_int=parse_number))
+    except ValueError:
+        raise Fail("not valid JSON") from None
+    except RecursionError:
+        raise LimitExceeded("jsondecode() builds a value nested too deeply") from None
+
+
+def _decoded(value):
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, float):
+        return normal_number(value)
+    if isinstance(value, list):
+        return [_decoded(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _decoded(item) for key, item in value.items()}
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@functools.lru_cache(maxsize=1)
+def _yaml_loader():
+    """PyYAML's safe loader, reading exponent floats (1e3) as YAML 1.2 does, as Terraform's YAML does."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float",
+                                 re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+                                 list("-+0123456789."))
+    return Loader
+
+
+@function("yamldecode")
+def _yamldecode(text):
+    import yaml
+
+    try:
+        documents = list(yaml.load_all(as_string(text), Loader=_yaml_loader()))
+    except (yaml.YAMLError, ValueError):
+        raise Fail("not valid YAML") from None
+    except RecursionError:
+        raise LimitExceeded("yamldecode() builds a value nested too deeply") from None
+    if len(documents) != 1:
+        raise Fail("yamldecode() needs exactly one YAML document")
+    value = documents[0]
+    budget = active_budget()
+    if budget is not None:
+        budget.check(value)
+    return _decoded(json.loads(json.dumps(value, default=str)))
+
+
+@function("base64encode")
+def _base64encode(text):
+    return base64.b64encode(as_string(text).encode()).decode()
+
+
+@function("base64decode")
+def _base64decode(text):
+    return base64.b64decode(as_string(text), validate=True).decode()
+
 
 
 def _codec(name) -> str:
