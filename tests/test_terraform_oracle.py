@@ -603,8 +603,9 @@ def test_providers_with_different_aliases_are_no_duplicates(tmp_path):
 def test_a_null_default_as_terraform_reads_it(tmp_path, declaration):
     write(tmp_path, {"main.tf": f'variable "v" {{\n  type = string\n  {declaration}\n}}\n'
                                 'resource "terraform_data" "x" {\n  input = var.v == null ? "null" : var.v\n}\n'})
-    plan = terraform_plan(tmp_path, "-var", "v=given") if declaration == "nullable = false" else terraform_plan(tmp_path)
-    options = ReaderOptions(variables=(("v", "given"),)) if declaration == "nullable = false" else ReaderOptions()
+    given = declaration == "nullable = false"  # without a default, it needs a value
+    plan = terraform_plan(tmp_path, "-var", "v=given") if given else terraform_plan(tmp_path)
+    options = ReaderOptions(variables=(("v", "given"),)) if given else ReaderOptions()
     result = ours(tmp_path, options)
     if isinstance(plan, dict):
         assert inputs(result.plan) == inputs(plan)
