@@ -91,6 +91,24 @@ def test_invalid_json_is_an_error_with_its_line_and_column(tmp_path):
     assert "not valid JSON" in result.error.located()
 
 
+@pytest.mark.parametrize(("document", "problem"), [
+    ('{"locals": {\n  "a": "x ${"}}', "invalid template: an unclosed ${"),
+    ('{"locals": {\n  "a": ["ok", {"k": "%{ if true }"}]}}', "invalid template: an unclosed %{if}"),
+    ('{"resource": {\n  "//": "a comment where a label belongs"}}', 'a "resource" block must be a JSON object'),
+])
+def test_tf_json_that_terraform_rejects_is_a_located_error(tmp_path, document, problem):
+    write(tmp_path, {"main.tf.json": document})
+    [result] = plan_from_tf([tmp_path])
+    assert result.error.located().startswith(f"{tmp_path / 'main.tf.json'}:2: {problem}")
+
+
+def test_tf_json_templates_that_terraform_accepts_are_no_error(tmp_path):
+    write(tmp_path, {"main.tf.json": '{"//": "${ a root comment", "locals": {"a": "$${x} %%{y} ${\\"}\\"}"}, '
+                                     '"variable": {"v": {"default": "${not a template"}}}'})
+    [result] = plan_from_tf([tmp_path])
+    assert result.error is None, result.error.located()
+
+
 # --- override files --------------------------------------------------------------------------------
 
 
@@ -202,6 +220,27 @@ def test_registry_and_git_modules_installed_by_terraform_init_are_read(tmp_path)
     assert calls["ses"]["version_constraint"] == "1.0.0" and "inner" in calls["ses"]["module"]["module_calls"]
 
 
+@pytest.mark.parametrize("broken", ["a.b", "a.c"])
+def test_every_nested_registry_module_is_checked_under_its_own_key(tmp_path, broken):
+    write(tmp_path, {"main.tf": 'module "a" {\n  source = "org/a/aws"\n}\n'})
+    installed(tmp_path, "a", "registry.terraform.io/org/a/aws",
+              {"main.tf": 'module "b" {\n  source = "org/b/aws"\n}\nmodule "c" {\n  source = "org/c/aws"\n}\n'})
+    for key in ("a.b", "a.c"):
+        text = "resource {\n" if key == broken else f'resource "aws_iam_policy" "p" {{\n  name = "{key}"\n}}\n'
+        installed(tmp_path, key, f"registry.terraform.io/org/{key[-1]}/aws", {"main.tf": text})
+    [result] = plan_from_tf([tmp_path])
+    assert result.plan is None
+    assert result.error.path == str(tmp_path / ".terraform" / "modules" / broken / "main.tf")
+
+
+def test_a_module_argument_its_module_does_not_declare_is_an_error(tmp_path):
+    write(tmp_path, {"main.tf": 'module "m" {\n  source = "./m"\n  known = 1\n  typo  = 2\n}\n',
+                     "m/main.tf": 'variable "known" {}\n'})
+    [result] = plan_from_tf([tmp_path])
+    assert result.error.located() == (f'{tmp_path / "main.tf"}:4: Unsupported argument: module "m" has no variable '
+                                      'named "typo", so an argument of that name is not expected here')
+
+
 def test_a_module_that_is_not_installed_is_reported_as_unread(tmp_path):
     write(tmp_path, {"main.tf": """
         module "registry" {
@@ -233,7 +272,8 @@ def test_an_unreadable_module_manifest_is_an_error_naming_it(tmp_path):
 def test_a_local_module_without_files_is_an_error(tmp_path):
     write(tmp_path, {"main.tf": 'module "m" {\n  source = "./missing"\n}\n'})
     [result] = plan_from_tf([tmp_path])
-    assert result.error.located().startswith(f"{tmp_path / 'main.tf'}:1: module \"m\": no .tf files")
+    assert result.error.located() == (f"{tmp_path / 'main.tf'}:1: module \"m\": its source {tmp_path / 'missing'} "
+                                      "does not exist")
 
 
 # --- root modules and single files -------------------------------------------------------------------

@@ -57,7 +57,7 @@ def terraform_plan(directory: Path, *args: str, env: dict | None = None) -> dict
 
 
 def _all_text(directory: Path) -> str:
-    return "".join(path.read_text() for path in directory.glob("*.tf*"))
+    return "".join(path.read_text() for path in directory.glob("*.tf*") if path.is_file())
 
 
 def terraform_errors(text: str) -> list[tuple[str, int | None]]:
@@ -206,7 +206,8 @@ def test_an_undeclared_var_is_an_error_and_in_a_file_a_warning(tmp_path):
 @pytest.mark.parametrize(("declaration", "value"), [
     ("type = bool", "maybe"), ("type = bool", "TRUE"), ("type = number", "ten"), ("type = number", " 1"),
     ("type = number", "1_000"), ("type = number", "0x10"), ('type = list(string)', '"x"'),
-    ("type = object({ a = string })", "{ b = 1 }"),
+    ("type = object({ a = string })", "{ b = 1 }"), ("type = map(any)", "{ a = [1], b = \"x\" }"),
+    ("type = list(any)", "[1, true]"),
 ])
 def test_a_value_of_the_wrong_type_is_an_error(tmp_path, declaration, value):
     write(tmp_path, {"main.tf": f'variable "v" {{\n  {declaration}\n}}\nresource "terraform_data" "a" {{\n'
@@ -221,6 +222,8 @@ def test_a_value_of_the_wrong_type_is_an_error(tmp_path, declaration, value):
     ("type = number", ".5"), ("type = number", "5."), ("type = string", "007"), ("", "[1, 2]"),
     ("type = any", '["a", 2]'), ("type = list(number)", '["1", 2]'), ("type = set(string)", '["b", "a", "b"]'),
     ("type = map(bool)", '{ a = "true" }'), ('type = tuple([string, number])', '[1, "2"]'),
+    ("type = list(any)", '[1, "x"]'), ("type = map(any)", '{ a = 1, b = "x" }'), ("type = set(any)", '[2, "a", 2]'),
+    ("type = list(any)", '[{ a = 1 }, { b = "x" }]'), ("type = map(any)", '{ a = [1], b = ["x", "y"] }'),
 ])
 def test_a_value_is_converted_to_the_declared_type_as_terraform_converts_it(tmp_path, declaration, value):
     write(tmp_path, {"main.tf": f'variable "v" {{\n  {declaration}\n}}\nresource "terraform_data" "a" {{\n'
@@ -399,3 +402,228 @@ def test_a_module_installed_from_an_absolute_path_is_read_from_modules_json(tmp_
     assert unread.plan["sesrego"]["unread"] == [{"address": "module.abs", "resource_type": "module", "reason":
                                                  "module source not installed: run `terraform init`, or scan the "
                                                  "plan"}]
+
+
+def test_strip_markers_in_template_files_and_json_strings_strip_one_line_as_terraform_does(tmp_path):
+    template = 'x\n${~ "b"}|\n%{ if true ~}\n\n  z\n%{~ endif }|\n  ${~ "x" ~}  \n  y\n'
+    (tmp_path / "t.tpl").write_text(template)
+    (tmp_path / "j.tf.json").write_text(json.dumps({"locals": {"j": template}}))
+    write(tmp_path, {"main.tf": """
+        resource "terraform_data" "a" {
+          input = [templatefile("t.tpl", {}), local.j, "q ${~ "x" ~}\\n  ${~ "y"}"]
+        }
+    """})
+    plan = terraform_plan(tmp_path)
+    assert isinstance(plan, dict), plan
+    result = ours(tmp_path)
+    assert result.error is None, result.error.located()
+    assert inputs(result.plan) == inputs(plan)
+    assert inputs(plan)["terraform_data.a"][0] == "xb|\n\n  z|\nx  y\n"
+
+
+# --- module calls, overrides of count and for_each, nullable, validation, tfvars files ----------------
+
+
+@pytest.mark.parametrize(("base", "override"), [
+    ('for_each = toset(["a"])', "count = 2"), ("count = 2", 'for_each = toset(["a"])'), ("count = 2", "count = 1"),
+    ('for_each = toset(["a"])', 'for_each = toset(["b", "c"])'), ("", "count = 2"),
+])
+@pytest.mark.parametrize("kind", ["resource", "module"])
+def test_an_override_of_count_or_for_each_expands_as_terraform_does_count_first(tmp_path, base, override, kind):
+    if kind == "resource":
+        files = {"main.tf": f'resource "terraform_data" "x" {{\n  {base}\n  input = "base"\n}}\n',
+                 "x_override.tf": f'resource "terraform_data" "x" {{\n  {override}\n}}\n'}
+    else:
+        files = {"main.tf": f'module "m" {{\n  source = "./m"\n  {base}\n}}\n',
+                 "m/main.tf": 'resource "terraform_data" "x" {\n  input = "m"\n}\n',
+                 "x_override.tf": f'module "m" {{\n  {override}\n}}\n'}
+    write(tmp_path, files)
+    plan = terraform_plan(tmp_path)
+    assert isinstance(plan, dict), plan
+    assert inputs(ours(tmp_path).plan) == inputs(plan)
+
+
+@pytest.mark.parametrize(("call", "variables", "expected"), [
+    ("v = null", 'variable "v" {\n  default  = "d"\n  nullable = false\n}\n', "d"),
+    ("v = null", 'variable "v" {\n  default = "d"\n}\n', None),
+    ('v = "given"', 'variable "v" {\n  default  = "d"\n  nullable = false\n}\n', "given"),
+    ("v = null", 'variable "v" {\n  nullable = false\n}\n', "Required variable not set"),
+    ("w = 1", 'variable "v" {\n  default = "d"\n}\n', "Unsupported argument"),
+    ('v = "ab"', 'variable "v" {\n  validation {\n    condition     = length(var.v) > 3\n'
+                 '    error_message = "too short"\n  }\n}\n', "Invalid value for variable"),
+    ('v = "abcd"', 'variable "v" {\n  validation {\n    condition     = length(var.v) > 3\n'
+                   '    error_message = "too short"\n  }\n}\n', "abcd"),
+])
+def test_module_arguments_nullable_and_validation_as_terraform_reads_them(tmp_path, call, variables, expected):
+    write(tmp_path, {"main.tf": f'module "m" {{\n  source = "./m"\n  {call}\n}}\n',
+                     "m/main.tf": variables + 'resource "terraform_data" "x" {\n  input = var.v\n}\n'})
+    plan = terraform_plan(tmp_path)
+    result = ours(tmp_path)
+    if isinstance(plan, dict):
+        assert inputs(result.plan) == inputs(plan) == {"module.m.terraform_data.x": expected}
+        return
+    [(summary, line), *_] = terraform_errors(plan)
+    assert summary == expected and result.plan is None
+    message = result.error.located()
+    assert f":{line}: " in message and "\n" not in message
+    if summary == "Invalid value for variable":
+        assert message.endswith("too short")
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    ({"terraform.tfvars": "a = null\n"}, "Required variable not set"),
+    ({"terraform.tfvars": 'a = "x"\na = "y"\n'}, "Attribute redefined"),
+    ({"terraform.tfvars.json": '{"a": "x", "a": "y"}'}, "Duplicate attribute definition"),
+    ({"terraform.tfvars.json": '{"//": "a comment", "a": "x"}'}, "x"),
+    ({"terraform.tfvars/inner": ""}, "Failed to read variables file"),
+    ({"x.auto.tfvars": 'a = "ok"\n'}, "ok"),
+])
+def test_variable_files_as_terraform_reads_them(tmp_path, files, expected):
+    write(tmp_path, {"main.tf": 'variable "a" {\n  type     = string\n  nullable = false\n}\n'
+                                'resource "terraform_data" "x" {\n  input = var.a\n}\n', **files})
+    plan = terraform_plan(tmp_path)
+    result = ours(tmp_path)
+    if isinstance(plan, dict):
+        assert inputs(result.plan) == inputs(plan) == {"terraform_data.x": expected}
+        assert result.warnings == ()
+        return
+    assert expected in [summary for summary, _ in terraform_errors(plan)]
+    assert result.plan is None and "\n" not in result.error.located()
+
+
+def test_a_root_variable_validation_known_false_is_an_error_and_unknown_passes(tmp_path):
+    write(tmp_path, {"main.tf": """
+        variable "v" {
+          validation {
+            condition     = startswith(var.v, "arn:")
+            error_message = "must be an ARN"
+          }
+        }
+
+        resource "terraform_data" "x" {
+          input = var.v
+        }
+    """})
+    [(summary, line)] = terraform_errors(terraform_plan(tmp_path, "-var", "v=nope"))
+    failed = ours(tmp_path, ReaderOptions(variables=(("v", "nope"),)))
+    assert summary == "Invalid value for variable"
+    assert failed.error.located() == f'{tmp_path / "main.tf"}:{line}: Invalid value for variable "v": must be an ARN'
+    assert inputs(ours(tmp_path, ReaderOptions(variables=(("v", "arn:x"),))).plan) == {"terraform_data.x": "arn:x"}
+    unknown = ours(tmp_path)  # without a value the condition is unknown: checked during apply, so no error here
+    assert unknown.error is None and unknown.plan["resource_changes"][0]["change"]["after_unknown"] == {"input": True}
+
+
+def test_file_digest_functions_give_terraforms_values_and_stay_inside_the_tree(tmp_path):
+    (tmp_path / "data.bin").write_bytes(b"\x00\xffbinary\n")
+    names = ["filebase64", "filemd5", "filesha1", "filesha256", "filesha512", "filebase64sha256", "filebase64sha512"]
+    write(tmp_path, {"main.tf": "resource \"terraform_data\" \"x\" {\n  input = ["
+                                + ", ".join(f'{name}("data.bin")' for name in names) + "]\n}\n"
+                                'resource "terraform_data" "outside" {\n  input = filemd5("/etc/hostname")\n}\n'})
+    plan = terraform_plan(tmp_path)
+    assert isinstance(plan, dict), plan
+    result = ours(tmp_path)
+    assert inputs(result.plan)["terraform_data.x"] == inputs(plan)["terraform_data.x"]
+    outside = next(c for c in result.plan["resource_changes"] if c["address"] == "terraform_data.outside")
+    assert outside["change"]["after_unknown"] == {"input": True}
+
+
+@pytest.mark.parametrize("reference", [
+    "terraform_data.one[0].input", 'terraform_data.one["a"]', "try(terraform_data.one[0].input, 1)",
+    "terraform_data.many.input", "module.single[0].out", "module.counted.out",
+    "terraform_data.one[*].input", "terraform_data.many[1].input", "terraform_data.many[*].input", "module.single.out",
+    "module.counted[0].out", "module.counted[*].out", "length(terraform_data.many)",
+])
+def test_instance_keys_in_references_as_terraform_checks_them(tmp_path, reference):
+    write(tmp_path, {"main.tf": f"""
+        resource "terraform_data" "one" {{
+          input = "x"
+        }}
+
+        resource "terraform_data" "many" {{
+          count = 2
+          input = "m"
+        }}
+
+        module "single" {{
+          source = "./m"
+        }}
+
+        module "counted" {{
+          source = "./m"
+          count  = 1
+        }}
+
+        resource "terraform_data" "probe" {{
+          input = {reference}
+        }}
+    """, "m/main.tf": 'output "out" {\n  value = "o"\n}\n'})
+    plan = terraform_plan(tmp_path)
+    result = ours(tmp_path)
+    if isinstance(plan, dict):
+        assert inputs(result.plan) == inputs(plan)
+        return
+    [(summary, line)] = terraform_errors(plan)
+    if reference.startswith("module."):  # an evaluation error for module calls: the policy cannot be evaluated
+        [change] = [c for c in result.plan["resource_changes"] if c["address"] == "terraform_data.probe"]
+        assert change["change"]["after_unknown"] == {"input": True}
+        return
+    assert result.error.located().startswith(f"{tmp_path / 'main.tf'}:{line}: {summary}: ")
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ('output "o" {\n  value = 1\n}\n', 'output "o" {\n  value = 2\n}\n'),
+    ('module "m" {\n  source = "./m"\n}\n', 'module "m" {\n  source = "./m"\n}\n'),
+    ('data "terraform_remote_state" "s" {\n  backend = "local"\n}\n', '{"data": {"terraform_remote_state": '
+                                                                    '{"s": {"backend": "local"}}}}'),
+    ('variable "v" {\n  default = 1\n}\n', '{"variable": {"v": {"default": 2}}}'),
+    ('provider "aws" {}\n', 'provider "aws" {}\n'),
+    ('provider "aws" {\n  alias = "east"\n}\n', 'provider "aws" {\n  alias = "east"\n}\n'),
+    ('terraform {\n  backend "local" {}\n}\n', 'terraform {\n  backend "local" {}\n}\n'),
+])
+def test_a_second_declaration_is_terraforms_error_with_terraforms_summary(tmp_path, first, second):
+    name = "b.tf.json" if second.startswith("{") else "b.tf"
+    write(tmp_path, {"main.tf": 'resource "terraform_data" "a" {\n  input = 1\n}\n' + first, name: second,
+                     "m/main.tf": "locals {}\n"})
+    text = terraform_plan(tmp_path)
+    [(summary, line), *_] = terraform_errors(text) if isinstance(text, str) else [(None, None)]
+    if summary is None:  # terraform init reported it
+        summary = re.search(r"Error: ([^\n]+)", text).group(1)
+    [result] = [r for r in plan_from_tf([tmp_path]) if r.path == str(tmp_path)]
+    message = result.error.located()
+    assert f": {summary}: " in message and str(tmp_path / "b.tf") in message
+
+
+def test_providers_with_different_aliases_are_no_duplicates(tmp_path):
+    write(tmp_path, {"main.tf": 'provider "aws" {}\nprovider "aws" {\n  alias = "east"\n}\n'
+                                'resource "terraform_data" "a" {\n  input = 1\n}\n'})
+    assert ours(tmp_path).error is None
+
+
+@pytest.mark.parametrize("declaration", ["default = null\n  nullable = false", "default = null", "nullable = false"])
+def test_a_null_default_as_terraform_reads_it(tmp_path, declaration):
+    write(tmp_path, {"main.tf": f'variable "v" {{\n  type = string\n  {declaration}\n}}\n'
+                                'resource "terraform_data" "x" {\n  input = var.v == null ? "null" : var.v\n}\n'})
+    given = declaration == "nullable = false"  # without a default, it needs a value
+    plan = terraform_plan(tmp_path, "-var", "v=given") if given else terraform_plan(tmp_path)
+    options = ReaderOptions(variables=(("v", "given"),)) if given else ReaderOptions()
+    result = ours(tmp_path, options)
+    if isinstance(plan, dict):
+        assert inputs(result.plan) == inputs(plan)
+    else:
+        [(summary, line)] = terraform_errors(plan)
+        assert result.error.located().startswith(f"{tmp_path / 'main.tf'}:{line}: {summary}")
+
+
+@pytest.mark.parametrize("text", [
+    'x = "\\x41"', 'x = "a\\qb"', 'x = "\\u12"', 'x = "first line\nsecond line"',
+    'x = "\\\\d \\t \\" \\u00e9 \\U0001F600"', 'x = <<EOT\nno \\x escape in a heredoc\nEOT\n',
+])
+def test_quoted_strings_terraform_rejects_are_errors_at_their_line(tmp_path, text):
+    write(tmp_path, {"main.tf": f'locals {{\n  {text}\n}}\nresource "terraform_data" "a" {{\n  input = local.x\n}}\n'})
+    plan = terraform_plan(tmp_path)
+    result = ours(tmp_path)
+    if isinstance(plan, dict):
+        assert inputs(result.plan) == inputs(plan)
+        return
+    (summary, line), *_ = terraform_errors(plan)
+    assert result.error.located().startswith(f"{tmp_path / 'main.tf'}:{line}:") and summary in result.error.located()

@@ -186,6 +186,20 @@ def test_a_policy_document_with_unknown_arguments_is_rendered_with_markers(tmp_p
     ('condition {\n test = "ForAllValues:StringLike"\n variable = "ses:Recipients"\n values = var.list\n }',
      {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*",
       "Condition": {"ForAllValues:StringLike": {"ses:Recipients": unknown("var.list")}}}),
+    # a string with unknown parts keeps its known parts (like), wherever it is in the statement
+    ('sid = "Send${var.x}"', {"Sid": unknown("var.x", like="Send*"), "Effect": "Allow", "Action": "ses:SendEmail",
+                              "Resource": "*"}),
+    ('not_resources = ["arn:aws:ses:*:${var.x}:identity/*", var.x]',
+     {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*",
+      "NotResource": [unknown("var.x", like="arn:aws:ses:*:*:identity/*"), unknown("var.x")]}),
+    ('not_actions = ["ses:Send${var.x}"]', {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*",
+                                             "NotAction": unknown("var.x", like="ses:Send*")}),
+    ("principals {\n type = \"AWS\"\n identifiers = [\"arn:aws:iam::${var.x}:root\", \"*\"]\n }",
+     {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*",
+      "Principal": {"AWS": [unknown("var.x", like="arn:aws:iam::*:root"), "*"]}}),
+    ('condition {\n test = "ForAllValues:StringLike"\n variable = "ses:Recipients"\n values = ["*@${var.x}"]\n }',
+     {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*",
+      "Condition": {"ForAllValues:StringLike": {"ses:Recipients": unknown("var.x", like="*@*")}}}),
 ])
 def test_each_statement_argument_may_be_unknown_alone(tmp_path, argument, expected):
     changes = read(tmp_path, f"""
@@ -232,6 +246,101 @@ def test_a_known_document_with_depends_on_is_read_during_apply(tmp_path):
                                                            "Resource": "*"}]
     assert sesrego["evaluated_from"] == {"policy": "data.aws_iam_policy_document.send"}
     assert "depends_on" in sesrego["explain"][sesrego["unresolved"]["policy"]]
+
+
+@pytest.mark.parametrize(("call", "document", "deferred"), [
+    ("depends_on = [aws_ses_domain_identity.d]", "", True),  # a module call's depends_on reaches its data sources
+    ("", "depends_on = [aws_ses_domain_identity.d]", True),
+    ("", "depends_on = []", False),  # depends on nothing: read while planning
+    ("depends_on = []", "", False),
+    ("", "", False),
+])
+def test_a_document_is_evaluated_from_its_blocks_only_when_terraform_reads_it_during_apply(tmp_path, call, document,
+                                                                                           deferred):
+    changes = read(tmp_path, f"""
+        resource "aws_ses_domain_identity" "d" {{
+          domain = "example.com"
+        }}
+
+        module "m" {{
+          source = "./m"
+          {call}
+        }}
+    """, **{"m/main.tf": f"""
+        data "aws_iam_policy_document" "send" {{
+          statement {{
+            actions   = ["ses:SendEmail"]
+            resources = ["*"]
+          }}
+          {document}
+        }}
+
+        resource "aws_iam_policy" "p" {{
+          policy = data.aws_iam_policy_document.send.json
+        }}
+    """})
+    change = changes["module.m.aws_iam_policy.p"]
+    if deferred:
+        assert change["sesrego"]["evaluated_from"] == {"policy": "module.m.data.aws_iam_policy_document.send"}
+        assert "module.m.data.aws_iam_policy_document.send" in changes
+    else:
+        assert "sesrego" not in change and json.loads(change["change"]["after"]["policy"])["Statement"]
+        assert "module.m.data.aws_iam_policy_document.send" not in changes
+
+
+@pytest.mark.parametrize(("reference", "deferred"), [
+    ("aws_iam_role.r.name", True),  # a known attribute, but Terraform waits for the role's creation to read it
+    ('"arn:aws:iam::1:role/${aws_iam_role.r.name}"', True),
+    ("local.role_name", False),  # through a local: no direct dependency, read while planning
+    ("aws_iam_role.none[*].name", False),  # count = 0: nothing to create, nothing to wait for
+    ("data.aws_iam_role.existing.name", False),  # a data source (read from AWS, unknown here, but no dependency)
+])
+def test_a_document_that_refers_directly_to_a_created_resource_is_read_during_apply(tmp_path, reference, deferred):
+    changes = read(tmp_path, f"""
+        resource "aws_iam_role" "r" {{
+          name = "sender"
+        }}
+
+        resource "aws_iam_role" "none" {{
+          count = 0
+          name  = "never"
+        }}
+
+        data "aws_iam_role" "existing" {{
+          name = "existing"
+        }}
+
+        locals {{
+          role_name = aws_iam_role.r.name
+        }}
+
+        data "aws_iam_policy_document" "d" {{
+          statement {{
+            actions   = ["ses:SendEmail"]
+            resources = ["*"]
+            condition {{
+              test     = "StringEquals"
+              variable = "aws:PrincipalArn"
+              values   = flatten([{reference}])
+            }}
+          }}
+        }}
+
+        resource "aws_iam_policy" "p" {{
+          policy = data.aws_iam_policy_document.d.json
+        }}
+    """)
+    change = changes["aws_iam_policy.p"]
+    if not deferred:
+        assert "data.aws_iam_policy_document.d" not in changes
+        assert change.get("sesrego", {}).get("evaluated_from") is None
+        return
+    sesrego = change["sesrego"]
+    assert sesrego["evaluated_from"] == {"policy": "data.aws_iam_policy_document.d"}
+    assert sesrego["unresolved"] == {"policy": "data.aws_iam_policy_document.d.json"}
+    assert "$unknown" not in json.dumps(sesrego["documents"])
+    assert "refers to aws_iam_role.r, which is created" in sesrego["explain"]["data.aws_iam_policy_document.d.json"]
+    assert changes["data.aws_iam_policy_document.d"]["action_reason"] == "read_because_dependency_pending"
 
 
 def test_a_known_document_is_a_string_and_has_no_extension(tmp_path):

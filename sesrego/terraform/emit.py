@@ -25,7 +25,7 @@ from .load import Loader, Module
 from .modules import NOT_INSTALLED, Manifest, literal_string, resolve
 from .options import MAX_MODULE_DEPTH
 from .syntax import Block, Expr, JsonExpr, references
-from .values import MISSING, Encoded, Fail, Unknown
+from .values import MISSING, Encoded, Fail, Unknown, find_unknown
 
 _POLICY_PATH = re.compile(r"(^|\.)(policy|content|inline_policy)$")
 
@@ -59,6 +59,7 @@ def emit(root: Instance) -> Plan:
 
 def _walk(instance: Instance, plan: Plan, call_path: tuple[str, ...], calls: tuple[Block, ...]) -> None:
     context = instance.context
+    instance.validate()
     config_prefix = "".join(f"module.{name}." for name in call_path)
     for (mode, type_, name), block in instance.module.resources.items():
         context.deps.append(set())
@@ -96,7 +97,8 @@ def _deferred_document(address: str, module_address: str, name: str, index, attr
         if isinstance(statement, dict):
             statement.setdefault("effect", "Allow")  # the provider's default, shown in plans
     result = change(address, module_address, "data", policy_document.POLICY_DOCUMENT, name, index, shown, ["read"])
-    result["action_reason"] = "read_because_config_unknown"
+    known = find_unknown({k: v for k, v in attributes.items() if k not in ("json", "minified_json")}) is None
+    result["action_reason"] = "read_because_dependency_pending" if known else "read_because_config_unknown"
     return result
 
 

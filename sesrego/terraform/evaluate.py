@@ -16,6 +16,7 @@ from .functions import APPLY_TIME, FUNCTIONS, STRUCTURAL
 from .json_syntax import JObject
 from .syntax import Expr, JsonExpr, has_token, is_bare_key, is_tree, node_text, token_text, traversal, trees
 from .templates import from_string_node, parse_text, render
+from .types import convert, type_of, unify
 from .values import (
     MISSING,
     Budget,
@@ -31,18 +32,19 @@ from .values import (
     collection_items,
     combine,
     find_unknown,
+    logical,
     normal_number,
     number,
     operate,
     parse_number,
     to_bool,
     to_string,
+    type_name,
 )
 
 _ABSENT = object()
 _FALLBACK_BUDGET = Budget(10 ** 7, 64 * 2 ** 20)
-_ERRORS = (Fail, TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError, OverflowError,
-           RecursionError)
+_ERRORS = (Fail, TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError, OverflowError)
 
 
 class Scope:
@@ -129,6 +131,10 @@ class Evaluator:
             return poison(exc.unknown)
         except _ERRORS as exc:
             return Invalid(self.text(node), _problem(exc))
+        except RecursionError:  # beyond the reader's own caps (a very long chain of operators)
+            exc = LimitExceeded("expressions nested too deeply to evaluate")
+            exc.where = (self.source.path, getattr(getattr(node, "meta", None), "line", 1) + self.offset)
+            raise exc from None
         except LimitExceeded as exc:
             if exc.where is None:
                 exc.where = (self.source.path, getattr(getattr(node, "meta", None), "line", 1) + self.offset)
@@ -157,7 +163,7 @@ class Evaluator:
         return parse_number(token_text(node))
 
     def _float_lit(self, node):
-        return normal_number(float(token_text(node)))
+        return parse_number(token_text(node))
 
     def _string(self, node):
         parts = [piece for part in trees(node) for piece in part.children]
@@ -211,17 +217,30 @@ class Evaluator:
     # operators
 
     def _conditional(self, node):
+        """``c ? a : b``: both results take their common type, as in Terraform (``true ? 1 : "x"`` is "1")."""
         condition, yes, no = trees(node)
         test = self.value(condition)
+        if test is None:
+            raise Fail("the condition is null; it must be true or false")
+        results = self.value(yes), self.value(no)
         if isinstance(test, Unknown):
-            return poison(test)
-        return self.value(yes if to_bool(test) else no)
+            return None if results == (None, None) else poison(test)
+        chosen = results[0] if to_bool(test) else results[1]
+        if any(isinstance(result, Unknown) for result in results) or None in results:
+            return chosen  # a null result takes the other's type; an unknown one's type is not known here
+        try:
+            common = unify([type_of(result) for result in results])
+        except Fail as exc:
+            raise Fail(f"Inconsistent conditional result types: {exc}") from None
+        return convert(chosen, common)
 
     def _binary_op(self, node):
         left_node, term = trees(node)[:2]
         operator_node, right_node = trees(term)
         operator = token_text(operator_node).split()[-1]
         left, right = self.value(left_node), self.value(right_node)
+        if operator in ("&&", "||"):
+            return logical(operator == "||", left, right)
         unknown = combine(left, right)
         if unknown is not None:
             return poison(unknown)
@@ -337,7 +356,7 @@ class Evaluator:
     def _reference(self, node):
         root, steps = traversal(node)
         if isinstance(root, str):
-            value, used, fresh = self._root(root, steps)
+            value, used, fresh = self._root(root, steps, node)
         else:
             value, used, fresh = self.value(root), 0, False
         if isinstance(value, Unknown) and not isinstance(value, Repeated):
@@ -377,7 +396,7 @@ class Evaluator:
             if index != int(index) or not 0 <= index < len(value):
                 raise Fail(f"index {key} out of range")
             return value[int(index)]
-        raise Fail(f"cannot index a {'null' if value is None else type(value).__name__} value")
+        raise Fail(f"cannot index a {type_name(value)} value")
 
     def _splat(self, value, steps, node):
         if isinstance(value, Repeated):
@@ -403,7 +422,17 @@ class Evaluator:
             out.append(item)
         return out
 
-    def _root(self, name: str, steps: list) -> tuple[Any, int, bool]:
+    def _check_key(self, block, steps: list, node) -> None:
+        from .instances import instance_key_problem
+
+        problem = instance_key_problem(block, steps)
+        if problem is not None:
+            from ..errors import InputError
+
+            raise InputError(problem, path=self.source.path,
+                             line=getattr(getattr(node, "meta", None), "line", 1) + self.offset)
+
+    def _root(self, name: str, steps: list, node=None) -> tuple[Any, int, bool]:
         """Resolve the start of a traversal: (value, steps used, whether an unknown starts here)."""
         scope = self.scope
         if name in scope.names:
@@ -430,15 +459,20 @@ class Evaluator:
             return Invalid(f"each.{attribute}", "each is only available with for_each"), 1, False
         if name == "path" and attribute in ("module", "root", "cwd"):
             return instance.path_value(attribute), 1, False
-        if name == "terraform" and attribute == "workspace":
-            return "default", 1, False
+        if name == "terraform" and attribute in ("workspace", "applying"):
+            return ("default" if attribute == "workspace" else False), 1, False
+        if name == "ephemeral" and attribute is not None:
+            return Unknown(f"ephemeral.{attribute}", "an ephemeral resource: its values exist only while Terraform "
+                                                     "runs and are never in a plan"), 1, True
         if name == "data" and len(steps) >= 2 and steps[1][0] == "attr" and attribute is not None:
+            self._check_key(instance.module.resources.get(("data", attribute, steps[1][1])), steps[2:], node)
             value = instance.resource_value("data", attribute, steps[1][1])
             return value, 2, isinstance(value, Unknown) and not isinstance(value, Repeated)
         if name == "module" and attribute is not None:
             value = instance.module_value(attribute)
             return value, 1, isinstance(value, Unknown) and not isinstance(value, Repeated)
         if attribute is not None and instance.has_resource(name, attribute):
+            self._check_key(instance.module.resources.get(("managed", name, attribute)), steps[1:], node)
             value = instance.resource_value("managed", name, attribute)
             return value, 1, isinstance(value, Unknown) and not isinstance(value, Repeated)
         if name == "self":
@@ -468,8 +502,6 @@ def _missing_why(value) -> str:
 
 
 def _problem(exc: BaseException) -> str:
-    if isinstance(exc, RecursionError):
-        return "the expression is nested too deeply to evaluate"
     if isinstance(exc, Fail):
         return str(exc)
     if isinstance(exc, ZeroDivisionError):

@@ -8,6 +8,8 @@ unknown, and says why.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -15,14 +17,22 @@ from pathlib import Path
 from .templates import parse_text, render
 from .values import Fail, Invalid, TfSet, Unknown, active_budget, find_unknown
 
-FUNCTIONS = frozenset({"file", "templatefile", "fileset", "fileexists"})
+#: The functions of a file's bytes: filebase64, and the digests Terraform computes of a file.
+_OF_BYTES = {"filebase64": lambda data: base64.b64encode(data).decode(),
+             **{f"file{name}": (lambda data, name=name: hashlib.new(name, data).hexdigest())
+                for name in ("md5", "sha1", "sha256", "sha512")},
+             **{f"filebase64{name}": (lambda data, name=name: base64.b64encode(
+                 hashlib.new(name, data).digest()).decode()) for name in ("sha256", "sha512")}}
+FUNCTIONS = frozenset({"file", "templatefile", "fileset", "fileexists", *_OF_BYTES})
 #: fileset() stops after this many directory entries.
 MAX_FILESET_ENTRIES = 100_000
 
 
 def scanned_tree(path: Path) -> Path:
     """The git work tree holding ``path``, else ``path`` itself (its directory for a file)."""
-    start = path.resolve()
+    from .load import resolved
+
+    start = resolved(path)
     directory = start if start.is_dir() else start.parent
     for candidate in (directory, *directory.parents):
         if (candidate / ".git").exists():
@@ -51,6 +61,9 @@ def call(name: str, evaluator, nodes: list, text: str):
         return target.is_file()
     if name == "fileset":
         return _fileset(target, values[1], text)
+    if name in _OF_BYTES:
+        data = _read(target, text, decode=False)
+        return data if isinstance(data, Unknown) else _OF_BYTES[name](data)
     content = _read(target, text)
     if not isinstance(content, str) or name == "file":
         return content
@@ -79,16 +92,20 @@ def _inside(context, name: str) -> Path | None:
     return resolved if resolved == tree or resolved.is_relative_to(tree) else None
 
 
-def _read(target: Path, text: str):
+def _read(target: Path, text: str, decode: bool = True):
+    from ..errors import InputError
+    from .load import read_bytes
+
     budget = active_budget()
     limit = budget.max_bytes if budget is not None else 16 * 2 ** 20
     try:
-        with open(target, "rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        return Invalid(text, f"cannot read {target.name}: {exc.strerror or exc}")
+        data = read_bytes(target, limit, refuse_larger=False)
+    except InputError as exc:
+        return Invalid(text, f"{target.name}: {exc.problem}")
     if budget is not None:
         budget.allow(len(data))
+    if not decode:
+        return data
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

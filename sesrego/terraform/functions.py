@@ -12,10 +12,7 @@ the scanned tree.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -28,9 +25,9 @@ from .values import (
     TfSet,
     Unknown,
     active_budget,
+    equal,
     find_unknown,
     jsonencode,
-    normal_number,
     number,
     to_bool,
     to_string,
@@ -89,10 +86,24 @@ def _distinct(values) -> list:
 
 
 def to_set(values) -> TfSet:
+    """A set of ``values`` (of one type), ordered as Terraform orders a set of strings, numbers or bools."""
     items = _distinct(values)
-    if all(isinstance(item, str) for item in items):
+    for kind in (str, bool):
+        if items and all(isinstance(item, kind) for item in items):
+            return TfSet(sorted(items))
+    if items and all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in items):
         return TfSet(sorted(items))
     return TfSet(items)
+
+
+def _same_type(values, function: str) -> list:
+    """``values`` converted to their common type, as a function taking a list or set converts them."""
+    from .types import unified
+
+    try:
+        return unified(list(values))
+    except Fail:
+        raise Fail(f"{function}(): all elements must have the same type") from None
 
 
 # --- structural: unknown values inside the arguments are kept --------------------------------
@@ -110,6 +121,8 @@ def _jsonencode(value):
 
 @function("concat", structural=True)
 def _concat(*lists):
+    if not lists:
+        raise Fail("concat() needs at least one list")
     return [item for values in lists for item in _list(values)]
 
 
@@ -144,17 +157,22 @@ def _flatten(value):
 def _tolist(value):
     if isinstance(value, Repeated):
         return value
-    return list(_list(value))
+    return _same_type(_list(value), "tolist")
 
 
 @function("tomap", structural=True)
 def _tomap(value):
-    return dict(_map(value))
+    mapping = _map(value)
+    return dict(zip(mapping, _same_type(mapping.values(), "tomap")))
 
 
 @function("length", structural=True)
 def _length(value):
-    if isinstance(value, (list, dict, str)):
+    if isinstance(value, str):
+        from .text import length
+
+        return length(value)
+    if isinstance(value, (list, dict)):
         return len(value)
     raise Fail("length of a value that is not a collection or string")
 
@@ -189,7 +207,12 @@ def _element(values, index):
     values = _list(values)
     if not values:
         raise Fail("element of an empty list")
-    return values[int(number(index)) % len(values)]
+    from .numeric import whole
+
+    position = whole(index, "element() needs a whole number index")
+    if position < 0:
+        raise Fail("element() cannot use a negative index")
+    return values[position % len(values)]
 
 
 @function("one", structural=True)
@@ -204,8 +227,10 @@ def _one(values):
 
 @function("slice", structural=True)
 def _slice(values, start, end):
+    from .numeric import whole
+
     values = _list(values)
-    start, end = int(number(start)), int(number(end))
+    start, end = whole(start, "slice() needs whole indices"), whole(end, "slice() needs whole indices")
     if not 0 <= start <= end <= len(values):
         raise Fail("slice indices out of range")
     return values[start:end]
@@ -218,6 +243,7 @@ def _reverse(values):
 
 @function("coalesce", structural=True)
 def _coalesce(*values):
+    values = _same_type(values, "coalesce")
     for value in values:
         if isinstance(value, Unknown):
             return value
@@ -231,7 +257,7 @@ def _coalescelist(*lists):
     for values in lists:
         if _list(values):
             return values
-    return []
+    raise Fail("coalescelist() found no non-empty list")
 
 
 @function("zipmap", structural=True)
@@ -274,41 +300,6 @@ def _splices(unknown: Unknown) -> bool:
     return not isinstance(unknown, (Invalid, Repeated))
 
 
-@function("format", structural=True)
-def _format(spec, *args):
-    spec, args = as_string(spec), list(args)
-    parts: list = []
-    position = 0
-    for match in re.finditer(r"%%|%[-+# 0]*\d*(?:\.\d+)?[a-zA-Z]", spec):
-        parts.append(spec[position:match.start()])
-        position = match.end()
-        if match.group(0) == "%%":
-            parts.append("%")
-            continue
-        if not args:
-            raise Fail("too few arguments for format")
-        parts.append(_format_verb(match.group(0), args.pop(0)))
-    parts.append(spec[position:])
-    return _text(parts)
-
-
-def _format_verb(verb: str, value):
-    kind = verb[-1]
-    if isinstance(value, Unknown):
-        return value if kind in "sdvq" else Unknown.of(value.causes)
-    if kind == "q":
-        return json.dumps(as_string(value), ensure_ascii=False)
-    if kind == "d":
-        return str(int(number(value)))
-    if kind == "t":
-        return "true" if to_bool(value) else "false"
-    if kind in "fFeEgG":
-        return ("%" + verb[1:]) % float(number(value))
-    if kind in "sv":
-        return as_string(value) if not isinstance(value, (list, dict)) else jsonencode(value)
-    raise Fail(f"unsupported format verb {verb}")
-
-
 @function("sensitive", structural=True)
 def _sensitive(value):
     return value
@@ -325,66 +316,6 @@ def _simple(name: str, implementation: Callable) -> None:
     FUNCTIONS[name] = implementation
 
 
-def _jsondecode(text):
-    try:
-        return _decoded(json.loads(as_string(text)))
-    except (ValueError, RecursionError):
-        raise Fail("not valid JSON") from None
-
-
-def _decoded(value):
-    if isinstance(value, float):
-        return normal_number(value)
-    if isinstance(value, list):
-        return [_decoded(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _decoded(item) for key, item in value.items()}
-    return value
-
-
-def _yamldecode(text):
-    import yaml
-
-    try:
-        documents = list(yaml.safe_load_all(as_string(text)))
-    except (yaml.YAMLError, RecursionError, ValueError):
-        raise Fail("not valid YAML") from None
-    if len(documents) > 1:
-        raise Fail("YAML with more than one document")
-    value = documents[0] if documents else None
-    budget = active_budget()
-    if budget is not None:
-        budget.check(value)
-    return _decoded(json.loads(json.dumps(value, default=str)))
-
-
-def _range(*args):
-    numbers = [number(a) for a in args]
-    if not 1 <= len(numbers) <= 3:
-        raise Fail("range takes one to three numbers")
-    start, stop, step = (0, numbers[0], 1) if len(numbers) == 1 else (
-        numbers[0], numbers[1], numbers[2] if len(numbers) > 2 else (1 if numbers[1] >= numbers[0] else -1))
-    if step == 0 or not all(math.isfinite(n) for n in (start, stop, step)):
-        raise Fail("range needs a non-zero step and finite bounds")
-    size = max(0, math.ceil((stop - start) / step))
-    budget = active_budget()
-    if budget is not None:
-        budget.step(size)
-        budget.allow(size * 8)
-    return [normal_number(start + i * step) for i in range(size)]
-
-
-def _title(text):
-    return re.sub(r"(?<![A-Za-z0-9_'])([a-z])", lambda m: m.group(1).upper(), as_string(text))
-
-
-def _substr(text, offset, length):
-    text, offset, length = as_string(text), int(number(offset)), int(number(length))
-    if offset < 0:
-        offset = max(len(text) + offset, 0)
-    return text[offset:] if length < 0 else text[offset:offset + length]
-
-
 def _split(separator, text):
     separator, text = as_string(separator), as_string(text)
     return text.split(separator) if separator else list(text)
@@ -394,15 +325,35 @@ def _trim(text, chars):
     return as_string(text).strip(as_string(chars))
 
 
+def _position(values, value) -> int | None:
+    """Where ``value`` is in the list ``values`` (compared as Terraform compares), or None."""
+    if value is None:
+        raise Fail("the value to look for must not be null")
+    return next((i for i, item in enumerate(_list(values)) if equal(item, value)), None)
+
+
 def _element_index(values, value):
-    values = _list(values)
-    if value not in values:
+    position = _position(values, value)
+    if position is None:
         raise Fail("value not in list")
-    return values.index(value)
+    return position
+
+
+def _indent(spaces, text):
+    from .numeric import whole
+
+    count = whole(spaces, "indent() needs a whole number of spaces")
+    if count < 0:
+        raise Fail("indent() cannot indent by a negative number of spaces")
+    text = as_string(text)
+    allow_size(len(text) + text.count("\n") * count)
+    return text.replace("\n", "\n" + " " * count)
 
 
 def _chunklist(values, size):
-    values, size = _list(values), int(number(size))
+    from .numeric import whole
+
+    values, size = _list(values), whole(size, "chunklist() needs a whole chunk size")
     if size < 0:
         raise Fail("chunk size must not be negative")
     if size == 0:
@@ -411,6 +362,8 @@ def _chunklist(values, size):
 
 
 def _setproduct(*sets):
+    if len(sets) < 2:
+        raise Fail("setproduct() needs at least two sets")
     total = 1
     for values in sets:
         total *= len(_list(values))
@@ -423,79 +376,70 @@ def _setproduct(*sets):
     return out
 
 
-def _formatlist(spec, *args):
-    lengths = {len(arg) for arg in args if isinstance(arg, list)}
-    if len(lengths) > 1:
-        raise Fail("formatlist needs lists of the same length")
-    size = lengths.pop() if lengths else 1
-    return [_format(spec, *[arg[i] if isinstance(arg, list) else arg for arg in args]) for i in range(size)]
-
-
-def _min(*values):
-    if not values:
-        raise Fail("min needs at least one number")
-    return min(number(v) for v in values)
-
-
-def _max(*values):
-    if not values:
-        raise Fail("max needs at least one number")
-    return max(number(v) for v in values)
+def _set_operation(name: str, sets, combine) -> TfSet:
+    """A set function: every argument converted to one set type, then combined."""
+    if not sets:
+        raise Fail(f"{name}() needs at least one set")
+    lists = [_list(values) for values in sets]
+    flat = _same_type([item for values in lists for item in values], name)
+    converted, start = [], 0
+    for values in lists:
+        converted.append(_distinct(flat[start:start + len(values)]))
+        start += len(values)
+    return to_set(combine(converted[0], converted[1:]))
 
 
 for _name, _implementation in {
-    "jsondecode": _jsondecode,
-    "yamldecode": _yamldecode,
     "tostring": lambda value: None if value is None else as_string(value),
     "tonumber": lambda value: None if value is None else number(value),
     "tobool": lambda value: None if value is None else to_bool(value),
-    "toset": lambda value: to_set(_list(value)),
-    "distinct": lambda value: _distinct(_list(value)),
-    "compact": lambda value: [item for item in _list(value) if item not in (None, "")],
+    "toset": lambda value: to_set(_same_type(_list(value), "toset")),
+    "distinct": lambda value: _distinct(_same_type(_list(value), "distinct")),
+    "compact": lambda value: [as_string(item) for item in _list(value) if item is not None and item != ""],
     "split": _split,
-    "lower": lambda text: as_string(text).lower(),
-    "upper": lambda text: as_string(text).upper(),
-    "title": _title,
-    "strrev": lambda text: as_string(text)[::-1],
-    "trimspace": lambda text: as_string(text).strip(),
     "trimprefix": lambda text, prefix: as_string(text).removeprefix(as_string(prefix)),
     "trimsuffix": lambda text, suffix: as_string(text).removesuffix(as_string(suffix)),
     "trim": _trim,
     "chomp": lambda text: re.sub(r"(\r\n|\n|\r)+$", "", as_string(text)),
-    "indent": lambda spaces, text: as_string(text).replace("\n", "\n" + " " * int(number(spaces))),
-    "substr": _substr,
+    "indent": _indent,
     "startswith": lambda text, prefix: as_string(text).startswith(as_string(prefix)),
     "endswith": lambda text, suffix: as_string(text).endswith(as_string(suffix)),
     "strcontains": lambda text, part: as_string(part) in as_string(text),
-    "contains": lambda values, value: value in _list(values),
+    "contains": lambda values, value: _position(values, value) is not None,
     "index": _element_index,
-    "range": _range,
-    "formatlist": _formatlist,
     "sort": lambda values: sorted(as_string(item) for item in _list(values)),
     "chunklist": _chunklist,
-    "setunion": lambda *sets: to_set([item for values in sets for item in _list(values)]),
-    "setintersection": lambda first, *rest: to_set([i for i in _list(first) if all(i in _list(r) for r in rest)]),
-    "setsubtract": lambda a, b: to_set([item for item in _list(a) if item not in _list(b)]),
+    "setunion": lambda *sets: _set_operation("setunion", sets, lambda first, rest: first + [i for r in rest
+                                                                                            for i in r]),
+    "setintersection": lambda *sets: _set_operation("setintersection", sets, lambda first, rest: [
+        i for i in first if all(i in r for r in rest)]),
+    "setsubtract": lambda a, b: _set_operation("setsubtract", (a, b), lambda first, rest: [
+        i for i in first if i not in rest[0]]),
     "setproduct": _setproduct,
-    "alltrue": lambda values: all(to_bool(v) for v in _list(values)),
-    "anytrue": lambda values: any(to_bool(v) for v in _list(values)),
-    "min": _min,
-    "max": _max,
-    "abs": lambda value: abs(number(value)),
-    "ceil": lambda value: normal_number(math.ceil(number(value))),
-    "floor": lambda value: normal_number(math.floor(number(value))),
-    "signum": lambda value: (number(value) > 0) - (number(value) < 0),
-    "sum": lambda values: normal_number(sum(number(n) for n in _list(values))),
-    "parseint": lambda text, base: int(as_string(text), int(number(base))),
-    "base64encode": lambda text: base64.b64encode(as_string(text).encode()).decode(),
-    "base64decode": lambda text: base64.b64decode(as_string(text), validate=True).decode(),
-    "md5": lambda text: hashlib.md5(as_string(text).encode()).hexdigest(),
-    "sha1": lambda text: hashlib.sha1(as_string(text).encode()).hexdigest(),
-    "sha256": lambda text: hashlib.sha256(as_string(text).encode()).hexdigest(),
-    "basename": lambda path: as_string(path).rstrip("/").rsplit("/", 1)[-1],
-    "dirname": lambda path: as_string(path).rstrip("/").rsplit("/", 1)[0] if "/" in as_string(path) else ".",
+    "alltrue": lambda values: all(v is not None and to_bool(v) for v in _list(values)),
+    "anytrue": lambda values: any(v is not None and to_bool(v) for v in _list(values)),
 }.items():
     _simple(_name, _implementation)
 
 
-from . import regex  # noqa: E402,F401  registers replace(), regex() and regexall()
+def _transpose(mapping):
+    out: dict = {}
+    for key in sorted(_map(mapping)):
+        for item in _list(mapping[key]):
+            out.setdefault(as_string(item), []).append(key)
+    return out
+
+
+def _matchkeys(values, keys, searchset):
+    values, keys, wanted = _list(values), _list(keys), _list(searchset)
+    if len(values) != len(keys):
+        raise Fail("matchkeys() needs lists of values and keys of the same length")
+    return [value for value, key in zip(values, keys) if any(equal(key, item) for item in wanted)]
+
+
+_simple("transpose", _transpose)
+_simple("matchkeys", _matchkeys)
+FUNCTIONS["ephemeralasnull"] = _sensitive
+STRUCTURAL.add("ephemeralasnull")
+
+from . import numeric, regex, text  # noqa: E402,F401  register the numeric, regular expression and string functions

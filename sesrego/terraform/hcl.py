@@ -1,4 +1,5 @@
-"""``.tf`` files: HCL text -> blocks and comments, with python-hcl2's grammar made linear.
+"""``.tf`` files: HCL text -> blocks and comments, with python-hcl2's grammar made linear and made to accept what
+Terraform accepts.
 
 python-hcl2's lexer matches heredocs, block comments and quoted strings with regular expressions
 that keep a backtracking frame per character: a 10 MB heredoc costs gigabytes. The parser here is
@@ -10,10 +11,11 @@ builds is cached in the user's cache directory (``~/.cache/sesrego``), as python
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 from ..errors import InputError
-from .options import MAX_BLOCK_DEPTH
+from .options import MAX_BLOCK_DEPTH, MAX_EXPRESSION_DEPTH
 from .syntax import Block, Body, Expr, Source, first, is_tree, string_literal, token_text, trees
 
 #: The grammar's terminals that backtrack per character, and linear equivalents.
@@ -23,6 +25,15 @@ _LINEAR_TERMINALS = (
     (r"\r?\n(?:(?:.|\n)*?\r?\n)??\s*(?P=heredoc)\r?\n/", r"\r?\n(?:[^\n]*+\n)*?[ \t\r]*(?P=heredoc)\r?\n/"),
     (r"\r?\n(?:(?:.|\n)*?\r?\n)??\s*(?P=heredoc_trim)\r?\n/",
      r"\r?\n(?:[^\n]*+\n)*?[ \t\r]*(?P=heredoc_trim)\r?\n/"),
+)
+
+
+#: Rules of the grammar that reject what Terraform accepts, and Terraform's form: strip markers in
+#: interpolations (``"${~ x ~}"``) and a unary operator applied to another (``!!x``, ``- -1``).
+_TERRAFORM_RULES = (
+    ("interpolation: INTERP_START expression RBRACE",
+     "interpolation: INTERP_START STRIP_MARKER? expression STRIP_MARKER? RBRACE"),
+    ("!unary_op : (MINUS | NOT) expr_term", "!unary_op : (MINUS | NOT) (expr_term | unary_op)"),
 )
 
 
@@ -37,9 +48,10 @@ def parser():
         raise InputError("reading .tf files needs python-hcl2 8 or newer (pip install 'python-hcl2>=8')") from None
     directory = Path(hcl2.__file__).parent
     grammar = (directory / "hcl2.lark").read_text(encoding="utf-8")
-    if all(grammar.count(old) == 1 for old, _ in _LINEAR_TERMINALS):
-        for old, new in _LINEAR_TERMINALS:
-            grammar = grammar.replace(old, new)
+    for rewrites in (_LINEAR_TERMINALS, _TERRAFORM_RULES):
+        if all(grammar.count(old) == 1 for old, _ in rewrites):
+            for old, new in rewrites:
+                grammar = grammar.replace(old, new)
     return Lark(grammar, parser="lalr", propagate_positions=True, postlex=PostLexer(),
                 import_paths=[str(directory)], cache=_cache_file(grammar))
 
@@ -58,8 +70,43 @@ def _cache_file(grammar: str) -> str | bool:
     return str(directory / f"hcl-{hashlib.sha256(grammar.encode()).hexdigest()[:16]}.lark")
 
 
-def parse(text: str):
-    return parser().parse(text + "\n")
+#: The tree nodes that nest one expression in another, as a reader sees it.
+_NESTING = frozenset({"tuple", "object", "function_call", "for_tuple_expr", "for_object_expr", "interpolation",
+                      "braces_index", "conditional", "unary_op", "template_if_start", "template_for_start"})
+
+
+def parse(text: str, path: str = "<text>"):
+    """The parse tree of HCL text; an expression nested more than MAX_EXPRESSION_DEPTH deep is an InputError."""
+    tree = parser().parse(text + "\n")
+    _check_nesting(tree, path)
+    return tree
+
+
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[\s\S])")
+
+
+def _check_nesting(tree, path: str) -> None:
+    """Refuse expressions nested too deeply, and escapes Terraform rejects in quoted strings (``"\\x41"``)."""
+    pending = [(tree, 0)]
+    while pending:  # iteratively: the tree may be deeper than Python's recursion allows
+        node, depth = pending.pop()
+        for token in node.children:
+            if not is_tree(token) and token.type == "STRING_CHARS" and "\n" in token:
+                raise InputError("Invalid multi-line string: a quoted string cannot span lines (use a heredoc, or "
+                                 "\\n)", path=path, line=token.line, column=token.column)
+            if not is_tree(token) and token.type == "STRING_CHARS" and "\\" in token:
+                bad = next((m for m in _ESCAPE.finditer(token) if len(m.group(1)) == 1
+                            and m.group(1) not in 'nrt"\\'), None)
+                if bad is not None:
+                    raise InputError(f"Invalid escape sequence {token[bad.start():bad.start() + 2]!r} in a quoted "
+                                     "string", path=path, line=token.line, column=token.column + bad.start())
+        if node.data in _NESTING or (node.data == "expr_term" and node.children and not is_tree(node.children[0])):
+            depth += 1
+            if depth > MAX_EXPRESSION_DEPTH:
+                meta = node.meta
+                raise InputError(f"an expression nested more than {MAX_EXPRESSION_DEPTH} deep",
+                                 path=path, line=getattr(meta, "line", None), column=getattr(meta, "column", None))
+        pending.extend((child, depth) for child in node.children if is_tree(child))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -68,7 +115,7 @@ def _expression_tree(text: str):
 
     try:
         tree = parse("x = " + text)
-    except (LarkError, RecursionError, ValueError, RuntimeError):
+    except (LarkError, RecursionError, ValueError, RuntimeError, InputError):
         return None
     body = first(tree, "body")
     attributes = [child for child in trees(body)] if body is not None else []
@@ -90,7 +137,7 @@ def parse_file(path: str, text: str) -> tuple[list[Block], list[tuple[int, str]]
     from lark.exceptions import LarkError, UnexpectedInput
 
     try:
-        tree = parse(text)
+        tree = parse(text, path)
     except UnexpectedInput as exc:
         raise InputError(f"HCL syntax error: {syntax_problem(exc)}", path=path,
                          line=getattr(exc, "line", None), column=getattr(exc, "column", None)) from None

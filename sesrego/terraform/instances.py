@@ -13,7 +13,6 @@ reference to its instances (``x[0]``, ``x[count.index]``, ``x[*]``) reads that o
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -21,17 +20,17 @@ from typing import Any, Callable
 from ..errors import InputError
 from . import policy_document
 from .evaluate import Scope, evaluate
-from .load import Loader, Module
-from .modules import NOT_INSTALLED, Manifest, resolve
-from .options import MAX_INSTANCES, MAX_MODULE_DEPTH, ReaderOptions
-from .syntax import Block
+from .load import Loader, Module, resolved
+from .modules import MODULE_ARGUMENTS, NOT_INSTALLED, Manifest, resolve
+from .options import MAX_INSTANCES, MAX_MODULE_DEPTH, MAX_REFERENCE_DEPTH, MAX_VALUE_DEPTH, ReaderOptions
+from .syntax import Block, JsonExpr, is_tree, trees
 from .templates import parse_text, render
 from .types import convert, parse_type
-from .values import Budget, Computed, Fail, Invalid, Repeated, TfSet, Unknown, find_unknown, type_name
+from .values import (Budget, Computed, Fail, Invalid, LimitExceeded, Repeated, TfSet, Unknown, find_unknown, finite,
+                     type_name)
 
 META_ARGUMENTS = frozenset({"count", "for_each", "provider", "depends_on"})
 META_BLOCKS = frozenset({"lifecycle", "provisioner", "connection", "precondition", "postcondition"})
-MODULE_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
 #: The provider's default when an aws_organizations_policy has no ``type``.
 ORGANIZATIONS_POLICY_DEFAULT_TYPE = "SERVICE_CONTROL_POLICY"
 _IN_PROGRESS = object()
@@ -44,9 +43,9 @@ class Context:
                  root: Module, root_values: dict) -> None:
         self.loader = loader
         self.options = options
-        self.budget = Budget(options.max_eval_steps, options.max_value_bytes)
+        self.budget = Budget(options.max_eval_steps, options.max_value_bytes, MAX_VALUE_DEPTH)
         self.manifest = manifest
-        self.tree = tree.resolve()
+        self.tree = resolved(tree)
         self.root_directory = root.directory
         self.root_values = root_values
         self.deps: list[set] = []
@@ -66,8 +65,10 @@ class Instance:
         self.key_path = key_path
         self.call = call
         self.depth = parent.depth + 1 if parent else 0
+        #: Terraform reads this instance's data sources during apply: its module call, or one above, has depends_on
+        self.depends = has_dependencies(call) or (parent is not None and parent.depends)
         self._cache: dict = {}
-        context.instantiated.add(module.directory.resolve())
+        context.instantiated.add(resolved(module.directory))
 
     @property
     def prefix(self) -> str:
@@ -75,7 +76,7 @@ class Instance:
 
     def path_value(self, kind: str) -> str:
         if kind == "cwd":
-            return str(self.context.root_directory.resolve())
+            return str(resolved(self.context.root_directory))
         if kind == "root" or self.parent is None:
             return "."
         return os.path.relpath(self.module.directory, self.context.root_directory)
@@ -87,6 +88,9 @@ class Instance:
         if entry is _IN_PROGRESS:
             return Invalid(key[-1], "a reference cycle")
         if entry is None:
+            if len(deps_stack) >= MAX_REFERENCE_DEPTH:
+                raise LimitExceeded(f"references nested more than {MAX_REFERENCE_DEPTH} deep (locals, variables, "
+                                    "outputs and resources that refer to one another)")
             self._cache[key] = _IN_PROGRESS
             deps_stack.append(set())
             try:
@@ -115,6 +119,25 @@ class Instance:
             return value, isinstance(value, Unknown)
         return self.cached(("var", name), lambda: self._argument(name), dep=self.call), False
 
+    def validate(self) -> None:
+        """Each variable's ``validation`` rules, as Terraform checks them: a condition known to be false is an
+        error with the rule's message; an unknown one is checked during apply, so it passes here."""
+        for name, block in self.module.variables.items():
+            rules = [b for b in block.body.blocks if b.type == "validation" and "condition" in b.body.attributes]
+            if not rules:
+                continue
+            self.variable(name)
+            for rule in rules:
+                condition = evaluate(rule.body.attributes["condition"], Scope(self))
+                if condition is not False and condition != "false":
+                    continue
+                message = rule.body.attributes.get("error_message")
+                text = evaluate(message, Scope(self)) if message is not None else None
+                where = self.arguments[name][0] if self.arguments and name in self.arguments else block
+                raise InputError(f'Invalid value for variable "{name}"{" of " + self.address if self.address else ""}'
+                                 f": {text if isinstance(text, str) else 'its validation condition is false'}",
+                                 path=where.source.path, line=where.line)
+
     def _argument(self, name: str):
         block = self.module.variables.get(name)
         if block is None:
@@ -123,15 +146,21 @@ class Instance:
             constraint = parse_type(block.body.attributes.get("type"))
         except Fail:
             constraint = "any"
+        attributes = block.body.attributes
         if name in self.arguments:
             expr, scope = self.arguments[name]
             value, where = evaluate(expr, scope), expr
-        elif "default" in block.body.attributes:
-            where = block.body.attributes["default"]
+        elif "default" in attributes:
+            where = attributes["default"]
             value = evaluate(where, Scope(None))
         else:
             raise InputError(f'Missing required argument: module "{self.call.labels[0]}" needs the argument '
                              f'"{name}"', path=self.call.source.path, line=self.call.line)
+        if value is None and "nullable" in attributes and evaluate(attributes["nullable"], Scope(None)) is False:
+            if "default" not in attributes:  # nullable = false: null means the default, and there is none
+                raise InputError(f'Invalid value for variable "{name}" of {self.address}: it may not be null '
+                                 "(nullable = false) and it has no default", path=where.source.path, line=where.line)
+            value = evaluate(attributes["default"], Scope(None))
         try:
             return convert(value, constraint)
         except Fail as exc:
@@ -221,6 +250,21 @@ class Instance:
         return _collection(kind, objects, causes)
 
 
+def instance_key_problem(block: Block | None, steps: list) -> str | None:
+    """Why a reference to a resource is wrong, Terraform checking it before evaluating anything (even inside
+    try): it has an instance key exactly when the resource has count or for_each."""
+    if block is None or not steps or steps[0][0] == "splat":
+        return None
+    expanded = next((meta for meta in ("count", "for_each") if meta in block.body.attributes), None)
+    if expanded is None and steps[0][0] == "index":
+        return (f"Unexpected resource instance key: {block.address} has no count or for_each, so a reference to it "
+                "takes no index")
+    if expanded is not None and steps[0][0] == "attr":
+        return (f"Missing resource instance key: {block.address} has {expanded}, so its attributes are those of "
+                f"one instance ({block.address}[...].{steps[0][1]})")
+    return None
+
+
 def _collection(kind: str, objects: list, causes: tuple):
     if kind == "unknown":
         return Repeated(objects[0][1], causes)
@@ -292,7 +336,7 @@ def _count(value, fail) -> int:
         number = to_number(value)
     except Fail:
         raise fail("Incorrect value type", "invalid expression value: a number is required") from None
-    if not math.isfinite(number) or number != int(number) or not -2 ** 63 <= number < 2 ** 63:
+    if not finite(number) or number != int(number) or not -2 ** 63 <= number < 2 ** 63:
         raise fail("Invalid count argument", 'the given "count" argument value is unsuitable: value must be a '
                    "whole number, between -9223372036854775808 and 9223372036854775807")
     number = int(number)
@@ -330,13 +374,27 @@ def _for_each(value, fail) -> list[tuple[str, Any]]:
 # --- a resource's attributes ---------------------------------------------------------------------
 
 
+def has_dependencies(block: Block | None) -> bool:
+    """Whether a block's ``depends_on`` names anything (``depends_on = []`` names nothing)."""
+    expr = block.body.attributes.get("depends_on") if block is not None else None
+    if expr is None:
+        return False
+    if isinstance(expr, JsonExpr):
+        return bool(expr.value)
+    node = expr.node
+    while is_tree(node) and node.data == "expr_term" and len(trees(node)) == 1:
+        node = trees(node)[0]
+    return not (is_tree(node) and node.data == "tuple" and not trees(node))
+
+
 def resource_attributes(block: Block, scope: Scope, address: str) -> dict:
     attributes = body_value(block.body, scope, top=True)
     kind = block.labels[0] if block.labels else ""
     if block.type == "data" and kind == policy_document.POLICY_DOCUMENT:
         deferred = ""
-        if block.body.attributes.get("depends_on") is not None:
-            deferred = (f"{address} is read during apply (it has depends_on), so its JSON is known only then; "
+        why = policy_document.read_during_apply(block, scope.instance)
+        if why:
+            deferred = (f"{address} is read during apply ({why}), so its JSON is known only then; "
                         "sesrego evaluates its statements instead")
         document = policy_document.render(attributes, address, deferred)
         attributes["json"] = document

@@ -20,7 +20,7 @@ from json.decoder import scanstring
 from ..errors import InputError
 from .options import MAX_BLOCK_DEPTH
 from .syntax import Block, Body, JsonExpr, Source
-from .values import normal_number, parse_number
+from .values import parse_number
 
 #: Block types and how many labels they take.
 LABELS = {"resource": 2, "data": 2, "module": 1, "variable": 1, "output": 1, "provider": 1, "locals": 0,
@@ -94,7 +94,7 @@ class _Parser:
         match = _NUMBER.match(text, position)
         if match and match.end() > position:
             literal = match.group(0)
-            number = parse_number(literal) if literal.lstrip("-").isdigit() else normal_number(float(literal))
+            number = parse_number(literal)
             return number, match.end()
         raise self.fail("expected a value", position)
 
@@ -167,8 +167,7 @@ def parse_file(path: str, text: str) -> tuple[list[Block], list[tuple[int, str]]
     comments = []
     for name, value, line, _, _ in root.pairs:
         if name == "//":
-            if isinstance(value, str):
-                comments.append((line, value))
+            comments.extend((line, text) for text in _comment_texts(value))
             continue
         if name not in LABELS:
             raise InputError(f'unsupported block type "{name}"', path=path, line=line)
@@ -187,9 +186,7 @@ def _labelled(kind: str, remaining: int, value, labels: tuple, line: int, source
     if remaining == 0:
         out.append(_block(kind, labels, value, line, source, depth))
         return
-    for label, item, item_line, _, _ in value.pairs:
-        if label == "//":
-            continue
+    for label, item, item_line, _, _ in value.pairs:  # "//" here is a label, as in Terraform
         _labelled(kind, remaining - 1, item, labels + (label,), item_line, source, out, depth)
 
 
@@ -204,8 +201,7 @@ def _block(kind: str, labels: tuple, value: JObject, line: int, source: Source, 
     comments = []
     for name, item, item_line, start, end in value.pairs:
         if name == "//":
-            if isinstance(item, str):
-                comments.append((item_line, item))
+            comments.extend((item_line, text) for text in _comment_texts(item))
             continue
         if name in nested and _holds_objects(item):
             _labelled(name, NESTED_LABELS.get(name, 0), item, (), item_line, source, blocks, depth + 1)
@@ -214,7 +210,35 @@ def _block(kind: str, labels: tuple, value: JObject, line: int, source: Source, 
             raise InputError(f'duplicate argument "{name}"', path=source.path, line=item_line)
         attributes[name] = JsonExpr(item, source, item_line, start, end,
                                     literal=literal is None or name in literal)
+        if not attributes[name].literal:
+            _check_templates(item, item_line, source)
     return Block(kind, labels, Body(attributes, blocks), source, line, value.end_line, comments=comments)
+
+
+def _check_templates(value, line: int, source: Source) -> None:
+    """Every string of an expression is a template; one Terraform cannot parse is an error, as in a .tf file."""
+    from .templates import parse_text
+    from .values import Fail
+
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str) and ("${" in value or "%{" in value):
+            try:
+                parse_text(value, source.path, line)
+            except Fail as exc:
+                raise InputError(f"invalid template: {exc}", path=source.path, line=line) from None
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, JObject):
+            pending.extend(item for pair in value.pairs for item in pair[:2])
+
+
+def _comment_texts(value) -> list[str]:
+    """A ``"//"`` comment's text: a string, or the strings of an array."""
+    if isinstance(value, str):
+        return [value]
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def _holds_objects(value) -> bool:

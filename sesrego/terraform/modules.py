@@ -10,17 +10,21 @@ when the call has ``count = 0``, as Terraform cannot install it.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from .load import Loader, Module, display, is_config_file, read_text
+from .load import Loader, Module, config_files, display, is_config_file, os_problem, read_text, resolved
 from .options import MAX_MODULE_DEPTH
-from .syntax import Block, Expr, JsonExpr, is_tree, trees
+from .syntax import Block, literal_string
 
 NOT_INSTALLED = "module source not installed: run `terraform init`, or scan the plan"
+#: The arguments of a module call that are not the module's variables.
+MODULE_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
 MANIFEST = Path(".terraform") / "modules" / "modules.json"
 _ROOT_FILES = (".terraform.lock.hcl", "terraform.tfvars", "terraform.tfvars.json")
 
@@ -52,25 +56,6 @@ def read_manifest(root: Path, limit: int) -> Manifest:
     return manifest
 
 
-def literal_string(expr: Expr | JsonExpr | None) -> str | None:
-    """The value of an argument written as a plain string (``source = "./m"``), else None."""
-    if expr is None:
-        return None
-    if isinstance(expr, JsonExpr):
-        return expr.value if isinstance(expr.value, str) else None
-    node = expr.node
-    while is_tree(node) and node.data == "expr_term" and len(node.children) == 1 and is_tree(node.children[0]):
-        node = node.children[0]
-    if not is_tree(node) or node.data != "string":
-        return None
-    pieces = [piece for part in trees(node) for piece in part.children]
-    if any(is_tree(piece) for piece in pieces):
-        return None
-    from hcl2.utils import process_escape_sequences
-
-    return "".join(process_escape_sequences(str(piece)) for piece in pieces)
-
-
 def is_local(source: str) -> bool:
     return source in (".", "..") or source.startswith(("./", "../", ".\\", "..\\"))
 
@@ -85,11 +70,16 @@ def resolve(call: Block, caller: Path, key: str, manifest: Manifest) -> Path | N
     return manifest.directories.get(key)
 
 
-def has_config(directory: Path) -> bool:
+def source_problem(target: Path) -> str | None:
+    """Why a local module source cannot be read (it is missing, a file, empty), or None."""
     try:
-        return any(is_config_file(entry.name) and entry.is_file() for entry in os.scandir(directory))
-    except OSError:
-        return False
+        if not stat.S_ISDIR(os.stat(target).st_mode):
+            return "is a file, not a module directory"
+        return None if config_files(target) else "has no .tf or .tf.json files"
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and not os.path.islink(target):
+            return "does not exist"
+        return f"cannot be read: {os_problem(exc, target)}"
 
 
 def call_errors(root: Module, loader: Loader, manifest: Manifest) -> list[InputError]:
@@ -98,7 +88,7 @@ def call_errors(root: Module, loader: Loader, manifest: Manifest) -> list[InputE
     if manifest.error is not None:
         errors.append(manifest.error)
     done: set[Path] = set()
-    chain: list[Path] = [root.directory.resolve()]
+    chain: list[Path] = [resolved(root.directory)]
 
     def visit(module: Module, key: str) -> None:
         for name, call in sorted(module.calls.items()):
@@ -106,8 +96,8 @@ def call_errors(root: Module, loader: Loader, manifest: Manifest) -> list[InputE
             target = resolve(call, module.directory, child_key, manifest)
             if target is None:
                 continue
-            resolved = target.resolve()
-            if resolved in chain:
+            directory = resolved(target)
+            if directory in chain:
                 errors.append(InputError(f'module "{name}" calls {target}, which is already calling it: a module '
                                          "cannot call itself, even with count = 0", path=call.source.path,
                                          line=call.line))
@@ -116,35 +106,50 @@ def call_errors(root: Module, loader: Loader, manifest: Manifest) -> list[InputE
                 errors.append(InputError(f"modules nested more than {MAX_MODULE_DEPTH} deep",
                                          path=call.source.path, line=call.line))
                 continue
-            if resolved in done:
-                continue
-            if not has_config(target):
-                errors.append(InputError(f'module "{name}": no .tf files in its source {target}',
+            problem = source_problem(target)
+            if problem is not None:
+                errors.append(InputError(f'module "{name}": its source {target} {problem}',
                                          path=call.source.path, line=call.line))
-                done.add(resolved)
                 continue
             child = loader.directory(target)
+            errors.extend(_unsupported_arguments(name, call, child))
+            if directory in done:
+                continue
             errors.extend(child.errors)
-            chain.append(resolved)
+            chain.append(directory)
             visit(child, child_key)
             chain.pop()
-            done.add(resolved)
+            done.add(directory)
 
     visit(root, "")
     return errors
 
 
+def _unsupported_arguments(name: str, call: Block, child: Module) -> list[InputError]:
+    """Arguments of a module call that its module declares no variable for: Terraform rejects them."""
+    return [InputError(f'Unsupported argument: module "{name}" has no variable named "{argument}", so an '
+                       "argument of that name is not expected here", path=expr.source.path, line=expr.line)
+            for argument, expr in call.body.attributes.items()
+            if argument not in MODULE_ARGUMENTS and argument not in child.variables]
+
+
 # --- root modules ----------------------------------------------------------------------------
 
 
-def config_directories(directory: Path) -> list[Path]:
-    """Directories under ``directory`` (itself included) holding configuration files; ``.terraform`` skipped."""
-    found = []
-    for current, dirs, names in os.walk(directory):
+def config_directories(directory: Path) -> tuple[list[Path], list[InputError]]:
+    """Directories under ``directory`` (itself included) holding configuration files, and the ones that
+    could not be listed; ``.terraform`` is skipped, symbolic links to directories are not followed."""
+    found, errors = [], []
+
+    def unreadable(exc: OSError) -> None:
+        errors.append(InputError(f"cannot read the directory: {exc.strerror or exc}",
+                                 path=display(exc.filename or directory)))
+
+    for current, dirs, names in os.walk(directory, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if d != ".terraform")
         if any(is_config_file(name) for name in names):
             found.append(Path(current))
-    return sorted(found)
+    return sorted(found), errors
 
 
 def looks_like_root(directory: Path, module: Module) -> bool:
@@ -159,17 +164,18 @@ def looks_like_root(directory: Path, module: Module) -> bool:
         return False
 
 
-def root_directories(directory: Path, loader: Loader) -> tuple[list[Path], list[Path]]:
-    """(roots, called): directories no other one calls (or that are roots by themselves), and the rest."""
-    found = config_directories(directory)
+def root_directories(directory: Path, loader: Loader) -> tuple[list[Path], list[Path], list[InputError]]:
+    """(roots, called, unreadable): directories no other one calls (or that are roots by themselves),
+    the rest, and the directories that could not be listed."""
+    found, errors = config_directories(directory)
     called: set[Path] = set()
     for path in found:
         module = loader.directory(path)
         for call in module.calls.values():
             source = literal_string(call.body.attributes.get("source"))
             if source is not None and (is_local(source) or os.path.isabs(source)):
-                target = Path(source) if os.path.isabs(source) else path / source
-                if target.resolve() != path.resolve():
-                    called.add(target.resolve())
-    roots = [p for p in found if p.resolve() not in called or looks_like_root(p, loader.directory(p))]
-    return roots, [p for p in found if p not in roots]
+                target = resolved(Path(source) if os.path.isabs(source) else path / source)
+                if target != resolved(path):
+                    called.add(target)
+    roots = [p for p in found if resolved(p) not in called or looks_like_root(p, loader.directory(p))]
+    return roots, [p for p in found if p not in roots], errors

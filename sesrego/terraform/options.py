@@ -17,6 +17,12 @@ MAX_INSTANCES = 10_000
 MAX_MODULE_DEPTH = 32
 #: Blocks nested deeper than this in one file are refused.
 MAX_BLOCK_DEPTH = 64
+#: Expressions nested deeper than this (brackets, braces, parentheses, calls, templates) are refused.
+MAX_EXPRESSION_DEPTH = 256
+#: References evaluated inside one another (a local naming a local naming an output...) beyond this are refused.
+MAX_REFERENCE_DEPTH = 256
+#: Values nested deeper than this (lists and objects inside one another) are refused.
+MAX_VALUE_DEPTH = 256
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .values import Encoded, Fail, Invalid, Unknown, UnknownUsed, find_unknown, to_string
+from .values import Encoded, Fail, Invalid, Partial, Unknown, UnknownUsed, find_unknown, to_string
 
 POLICY_DOCUMENT = "aws_iam_policy_document"
 #: Nested blocks and the arguments each must set (the provider's schema).
@@ -81,6 +81,11 @@ def _plain(unknown: Unknown) -> Unknown:
     return unknown if type(unknown) in (Unknown, Invalid) else Unknown.of(unknown.causes)
 
 
+def _leaf(unknown: Unknown) -> Unknown:
+    """An unknown string in a list of strings: a string with unknown parts keeps its known parts."""
+    return unknown if isinstance(unknown, Partial) else _plain(unknown)
+
+
 def _statements_of(text) -> list | Unknown:
     if isinstance(text, Encoded):
         document = text.value
@@ -117,7 +122,7 @@ def _one_or_many(values):
     out, seen = [], set()
     for value in values:
         if isinstance(value, Unknown):
-            out.append(_plain(value))
+            out.append(_leaf(value))
             continue
         text = to_string(value)
         if text not in seen:
@@ -193,6 +198,39 @@ def _single(values):
     if isinstance(values, list) and len(values) == 1:
         return values[0]
     return values
+
+
+_NOT_RESOURCES = frozenset({"var", "local", "data", "module", "path", "terraform", "count", "each", "self"})
+
+
+def read_during_apply(block, instance) -> str:
+    """Why Terraform reads a data source during apply though its arguments are known, or "": it has
+    depends_on (or its module call has), or it refers directly to a managed resource that is created."""
+    from .instances import has_dependencies
+
+    if has_dependencies(block):
+        return "it has depends_on"
+    if instance is None:
+        return ""
+    if instance.depends:
+        return "its module call has depends_on"
+    from .emit import expression_references
+
+    pending = [block.body]
+    while pending:
+        body = pending.pop()
+        pending.extend(child.body for child in body.blocks)
+        for expr in body.attributes.values():
+            for reference in expression_references(expr):
+                parts = reference.split(".")
+                if len(parts) < 2 or parts[0] in _NOT_RESOURCES:
+                    continue
+                target = instance.module.resources.get(("managed", parts[0], parts[1].split("[")[0]))
+                if target is not None:
+                    kind, instances, _ = instance.resource_instances(target)
+                    if kind == "unknown" or instances:
+                        return f"it refers to {target.address}, which is created"
+    return ""
 
 
 def missing_arguments(block) -> list[tuple[str, str, str, int]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import InputError
 from .emit import Emitted, Plan, configuration, emit
 from .instances import Context, Instance
-from .load import Loader, Module, display
+from .load import Loader, Module, display, resolved
 from .modules import Manifest, call_errors, read_manifest, resolve
 from .options import ReaderOptions
 from .suppressions import Suppression, forms, module_comments
@@ -37,23 +37,30 @@ class RootResult:
     locations: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
+def failure(exc: BaseException, path: str) -> InputError:
+    """Whatever went wrong while reading ``path``, as one located line."""
+    if isinstance(exc, InputError):
+        return exc
+    if isinstance(exc, LimitExceeded):
+        where, line = exc.where or (path, None)
+        return InputError(str(exc), path=where, line=line)
+    if isinstance(exc, RecursionError):
+        return InputError("expressions nested too deeply to evaluate", path=path)
+    if isinstance(exc, MemoryError):
+        return InputError("out of memory while evaluating this configuration (lower --max-value-bytes)", path=path)
+    if isinstance(exc, OSError):
+        where = exc.filename if isinstance(exc.filename, str) else path
+        return InputError(f"cannot read: {exc.strerror or exc}", path=where)
+    return InputError(f"internal error while reading this configuration: {type(exc).__name__}: "
+                      f"{str(exc)[:200]} (please report it)", path=path)
+
+
 def build_root(directory: Path, loader: Loader, options: ReaderOptions, tree: Path) -> RootResult:
     result = RootResult(directory)
     try:
         _evaluate(result, loader, options, tree)
-    except InputError as exc:
-        result.error = exc
-    except LimitExceeded as exc:
-        path, line = exc.where or (display(directory), None)
-        result.error = InputError(str(exc), path=path, line=line)
-    except RecursionError:
-        result.error = InputError("expressions nested too deeply to evaluate", path=display(directory))
-    except MemoryError:
-        result.error = InputError("out of memory while evaluating this configuration (lower --max-value-bytes)",
-                                  path=display(directory))
     except Exception as exc:  # the boundary: one root's failure is one line, never a traceback
-        result.error = InputError(f"internal error while reading this configuration: {type(exc).__name__}: "
-                                  f"{str(exc)[:200]} (please report it)", path=display(directory))
+        result.error = failure(exc, display(directory))
     if result.error is not None:
         result.document = result.plan = None
         result.instantiated = _reachable(directory, loader, options)
@@ -64,9 +71,9 @@ def _reachable(directory: Path, loader: Loader, options: ReaderOptions) -> set[P
     """The module directories a root calls, whatever the calls' count: a failed root still covers them."""
     try:
         manifest = read_manifest(directory, options.max_input_bytes)
-        return {module.directory.resolve() for module, _ in call_paths(loader.directory(directory), loader, manifest)}
+        return {resolved(module.directory) for module, _ in call_paths(loader.directory(directory), loader, manifest)}
     except (InputError, OSError, RecursionError):
-        return {directory.resolve()}
+        return {resolved(directory)}
 
 
 def _evaluate(result: RootResult, loader: Loader, options: ReaderOptions, tree: Path) -> None:
@@ -105,7 +112,7 @@ def _evaluate(result: RootResult, loader: Loader, options: ReaderOptions, tree: 
 
 def call_paths(root: Module, loader: Loader, manifest: Manifest) -> list[tuple[Module, list[tuple[str, ...]]]]:
     """Every module reachable from ``root`` (whatever the calls' count), with the call paths that reach it."""
-    found: dict[Path, tuple[Module, list[tuple[str, ...]]]] = {root.directory.resolve(): (root, [()])}
+    found: dict[Path, tuple[Module, list[tuple[str, ...]]]] = {resolved(root.directory): (root, [()])}
     pending = [(root, (), "")]
     while pending:
         module, path, key = pending.pop()
@@ -114,9 +121,8 @@ def call_paths(root: Module, loader: Loader, manifest: Manifest) -> list[tuple[M
             target = resolve(call, module.directory, child_key, manifest)
             if target is None or len(path) >= 32 or not target.is_dir():
                 continue
-            resolved = target.resolve()
             child = loader.directory(target)
-            entry = found.setdefault(resolved, (child, []))
+            entry = found.setdefault(resolved(target), (child, []))
             if len(entry[1]) >= MAX_CALL_PATHS or path + (name,) in entry[1]:
                 continue
             entry[1].append(path + (name,))

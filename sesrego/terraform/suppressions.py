@@ -75,8 +75,11 @@ def parse(text: str) -> tuple[tuple[str, ...], str | None, str] | str | None:
             break
     if body.endswith("*/"):
         body = body[:-2]
+    body = "\n".join(re.sub(r"^\s*\*\s?", "", line) for line in body.splitlines())  # a block comment's " * "
     body = " ".join(body.split())
     if _MARK not in body:
+        if _MARK in body.lower():
+            return f"the marker is written {_MARK}, in lower case"
         return None
     match = _SPEC.search(body[body.index(_MARK):])
     if match is None or not match.group("spec"):
@@ -110,13 +113,16 @@ def module_comments(module: Module) -> tuple[list[Comment], list[str]]:
     comments: list[Comment] = []
     warnings: list[str] = []
     for parsed in module.files:
-        placed = _placed(parsed.blocks, parsed.comments)
+        json = parsed.path.endswith(".json")  # a "//" key of the root object is above nothing
+        placed = [(line, text, None) for line, text in parsed.comments] if json else \
+            _placed(parsed.blocks, parsed.comments)
         for block in parsed.blocks:
-            placed.extend((line, text, block) for line, text in block.comments)
+            placed.extend((line, text, block) for line, text in _block_comments(block))
         for line, text, block in sorted(placed, key=lambda item: item[0]):
             result = parse(text)
             if result is None:
                 continue
+            line += next((i for i, part in enumerate(text.splitlines()) if _MARK in part.lower()), 0)
             where = f"{parsed.path}:{line}"
             if isinstance(result, str):
                 warnings.append(f"{where}: sesrego:ignore comment not applied: {result}")
@@ -130,6 +136,16 @@ def module_comments(module: Module) -> tuple[list[Comment], list[str]]:
                 ids, expires, reason = result
                 comments.append(Comment(ids, expires, reason, parsed.path, line, block))
     return comments, warnings
+
+
+def _block_comments(block: Block) -> list[tuple[int, str]]:
+    """The ``"//"`` comments of a .tf.json block and of the blocks nested in it (a statement's)."""
+    found, pending = [], [block]
+    while pending:
+        current = pending.pop()
+        found.extend(current.comments)
+        pending.extend(current.body.blocks)
+    return found
 
 
 def _suppressible(block: Block) -> bool:

@@ -112,6 +112,25 @@ class Local:
         return (self.expr.source.path,)
 
 
+def literal_string(expr: Expr | JsonExpr | None) -> str | None:
+    """The value of an argument written as a plain string (``source = "./m"``), else None."""
+    if expr is None:
+        return None
+    if isinstance(expr, JsonExpr):
+        return expr.value if isinstance(expr.value, str) else None
+    node = expr.node
+    while is_tree(node) and node.data == "expr_term" and len(node.children) == 1 and is_tree(node.children[0]):
+        node = node.children[0]
+    if not is_tree(node) or node.data != "string":
+        return None
+    pieces = [piece for part in trees(node) for piece in part.children]
+    if any(is_tree(piece) for piece in pieces):
+        return None
+    from hcl2.utils import process_escape_sequences
+
+    return "".join(process_escape_sequences(str(piece)) for piece in pieces)
+
+
 # --- the lark tree -----------------------------------------------------------------------
 
 
@@ -205,13 +224,13 @@ def step_of(node) -> tuple[str, Any]:
 
 
 def is_bare_key(node) -> bool:
-    """Whether an object key node is a bare name (``{ name = 1 }``), which is not a reference."""
+    """Whether an object key node is a bare name (``{ name = 1 }``, ``{ null = 1 }``), which is not a reference."""
     inner = trees(node)[0]
     if inner.data == "keyword":
         return True
     children = trees(inner) if inner.data == "expr_term" else []
     return bool(inner.data == "expr_term" and inner.children and is_tree(inner.children[0]) and children
-                and children[0].data == "identifier")
+                and children[0].data in ("identifier", "literal_value"))
 
 
 def references(node) -> list[str]:

@@ -48,9 +48,9 @@ class For:
 # A flat item before nesting: ("text", str) | ("interp", Expr) | (directive, ...), each with strip flags.
 
 
-def _nest(items: list, where: str) -> tuple:
+def _nest(items: list, where: str, per_line: bool) -> tuple:
     """Apply strip markers, then nest the flat items into a tree of template nodes."""
-    items = _strip(items)
+    items = _strip(items, per_line)
     stack: list[tuple[str, list, object]] = [("root", [], None)]
     for item in items:
         kind = item[0]
@@ -82,17 +82,32 @@ def _nest(items: list, where: str) -> tuple:
     return tuple(stack[0][1])
 
 
-def _strip(items: list) -> list:
+def _strip(items: list, per_line: bool) -> list:
+    """Apply ``~`` strip markers to the text beside them.
+
+    HCL reads the text of a heredoc or template file as one token per line, and a marker strips
+    whitespace from the one token beside it: ``~}`` up to the end of its line (the newline
+    included), ``${~`` back to the start of its line (or the end of the line before, when it
+    starts a line). A quoted string's text is one token.
+    """
     out = [list(item) for item in items]
     for i, item in enumerate(out):
         if item[0] == "text":
             continue
         strip_before, strip_after = item[-2], item[-1]
         if strip_before and i > 0 and out[i - 1][0] == "text":
-            out[i - 1][1] = out[i - 1][1].rstrip(" \t\r\n")
+            text = out[i - 1][1]
+            start = (text.rfind("\n", 0, len(text) - 1) + 1) if per_line else 0
+            out[i - 1][1] = text[:start] + text[start:].rstrip(_SPACE)
         if strip_after and i + 1 < len(out) and out[i + 1][0] == "text":
-            out[i + 1][1] = out[i + 1][1].lstrip(" \t\r\n")
+            text = out[i + 1][1]
+            end = (text.find("\n") + 1 or len(text)) if per_line else len(text)
+            out[i + 1][1] = text[:end].lstrip(_SPACE) + text[end:]
     return [tuple(item[:2]) if item[0] in ("text", "interp") else tuple(item[:-2]) for item in out]
+
+
+_SPACE = " \t\r\n\v\f\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+         "\u2028\u2029\u202f\u205f\u3000"  # what Go's unicode.IsSpace calls space
 
 
 # --- from text (heredocs, JSON strings, template files) -------------------------------------------
@@ -152,7 +167,7 @@ def parse_text(text: str, path: str, line: int = 1) -> tuple:
         items.append(_text_item(text[j], inner, path, fragment_line) + (strip_before, strip_after))
         i = end + 1
     items.append(("text", "".join(literal)))
-    return _nest(items, path)
+    return _nest(items, path, per_line=True)
 
 
 def _next_sequence(text: str, start: int) -> int:
@@ -206,10 +221,11 @@ def from_string_node(node, source) -> tuple:
                     text = process_escape_sequences(text)
                 items.append(("text", text))
             elif piece.data == "interpolation":
-                items.append(("interp", Expr(trees(piece)[0], source), False, False))
+                markers = [not is_tree(c) and c.type == "STRIP_MARKER" for c in piece.children]
+                items.append(("interp", Expr(trees(piece)[0], source), markers[1], markers[-2]))
             else:
                 items.append(_directive_item(piece, source))
-    return _nest(items, source.path)
+    return _nest(items, source.path, per_line=False)
 
 
 def _directive_item(piece, source) -> tuple:

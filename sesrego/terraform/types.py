@@ -89,6 +89,75 @@ def _attributes(node, source) -> dict[str, tuple[Any, bool, Any]]:
 _SOURCE = Source("<type>", "")
 
 
+# --- the type of a value, and the common type of several (cty's unification) -----------------------
+
+
+def type_of(value):
+    """The type of a known value, as far as its Python form tells: lists are tuples, dicts objects."""
+    if value is None or isinstance(value, Unknown):
+        return ANY  # null and unknown values convert to any type
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, TfSet):
+        try:
+            return ("set", unify([type_of(item) for item in value]))
+        except Fail:
+            return ANY
+    if isinstance(value, list):
+        return ("tuple", [type_of(item) for item in value])
+    if isinstance(value, dict):
+        return ("object", {key: (type_of(item), False, None) for key, item in value.items()})
+    return ANY
+
+
+def unify(types: list):
+    """The type all of ``types`` convert to, as Terraform finds it for a list, a conditional, ``coalesce``.
+
+    Primitives unify to their common type, ``string`` when they differ (a number and a bool have
+    none); tuples of one length element-wise, else to a list of their elements' common type;
+    objects with the same attributes attribute-wise, else to a map. Raises Fail when there is none.
+    """
+    known = [t for t in types if t != ANY]
+    if not known:
+        return ANY
+    first = known[0]
+    if all(t == first for t in known):
+        return first
+    kinds = {t if isinstance(t, str) else t[0] for t in known}
+    if kinds <= set(PRIMITIVE):
+        if "string" in kinds:
+            return "string"
+        raise Fail(f"{' and '.join(sorted(kinds))} have no common type")
+    if kinds <= {"list", "tuple"}:
+        if kinds == {"tuple"} and len({len(t[1]) for t in known}) == 1:
+            try:
+                return ("tuple", [unify([t[1][i] for t in known]) for i in range(len(first[1]))])
+            except Fail:
+                pass
+        return ("list", unify([e for t in known for e in (t[1] if t[0] == "tuple" else [t[1]])]))
+    if kinds <= {"map", "object"}:
+        if kinds == {"object"} and all(set(t[1]) == set(first[1]) for t in known):
+            try:
+                return ("object", {name: (unify([t[1][name][0] for t in known]), False, None) for name in first[1]})
+            except Fail:
+                pass
+        return ("map", unify([a for t in known for a in ([v[0] for v in t[1].values()] if t[0] == "object"
+                                                           else [t[1]])]))
+    if kinds == {"set"}:
+        return ("set", unify([t[1] for t in known]))
+    raise Fail("the values have no common type")
+
+
+def unified(values: list) -> list:
+    """``values`` converted to their common type (raises Fail when they have none)."""
+    common = unify([type_of(value) for value in values])
+    return [convert(value, common) for value in values]
+
+
 def convert(value, constraint):
     """``value`` converted to ``constraint``; raises Fail with Terraform's reason when it cannot be."""
     if isinstance(value, Unknown) or value is None or constraint == ANY:
@@ -106,6 +175,8 @@ def convert(value, constraint):
         if not isinstance(value, list):
             raise Fail(f"{kind} of {describe(inner)} required")
         items = [convert(item, inner) for item in value]
+        if inner == ANY:  # list(any): the elements take their common type
+            items = unified(items)
         if kind == "set":
             from .functions import to_set
 
@@ -114,7 +185,10 @@ def convert(value, constraint):
     if kind == "map":
         if not isinstance(value, dict):
             raise Fail(f"map of {describe(inner)} required")
-        return {key: convert(item, inner) for key, item in value.items()}
+        items = {key: convert(item, inner) for key, item in value.items()}
+        if inner == ANY:  # map(any): the elements take their common type
+            items = dict(zip(items, unified(list(items.values()))))
+        return items
     if kind == "tuple":
         if not isinstance(value, list) or isinstance(value, TfSet) or len(value) != len(inner):
             raise Fail(f"tuple of {len(inner)} elements required")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from decimal import Decimal, localcontext
 from typing import Any
 
 Cause = tuple[str, str]  # (expression, why it is unknown)
@@ -197,26 +198,62 @@ def number(value) -> int | float:
 _NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
+#: Whole numbers of more digits than this are infinite here (Python cannot print longer ones).
+MAX_DIGITS = 4000
+_MAX_BITS = int(MAX_DIGITS * 3.3219)
+#: Decimal digits kept by arithmetic on fractions (Terraform keeps 512 bits, about 154 digits).
+_PRECISION = 60
+
+
 def parse_number(text: str) -> int | float:
-    """A number written as text, as Terraform converts a string to a number (no spaces, no ``_``)."""
+    """A number written as text, as Terraform reads it: exactly, whole numbers of any form as integers."""
     if not _NUMBER_TEXT.fullmatch(text):
         raise Fail("a number is required")
     digits = text.lstrip("+-")
     if digits.isdigit():
-        if len(digits) > 4000:  # beyond any whole number Terraform can use as a count
+        if len(digits) > MAX_DIGITS:  # beyond any whole number Terraform can use as a count
             return -math.inf if text.startswith("-") else math.inf
         return int(text)
-    return normal_number(float(text))
+    return from_decimal(Decimal(text))
+
+
+def from_decimal(value: Decimal) -> int | float:
+    """A Decimal as a value: an int when it is whole, else a float."""
+    if value.is_finite() and value == value.to_integral_value():
+        if value.adjusted() >= MAX_DIGITS:
+            return math.inf if value > 0 else -math.inf
+        return int(value)
+    return float(value)
+
+
+def finite(value: int | float) -> bool:
+    """Whether a number is finite (a whole number always is, however large)."""
+    return isinstance(value, int) or math.isfinite(value)
+
+
+def to_decimal(value: int | float) -> Decimal:
+    """The exact decimal a number stands for (a float, as its shortest text: 0.1 is 0.1)."""
+    return Decimal(value) if isinstance(value, int) else Decimal(repr(value))
 
 
 def normal_number(value: float | int) -> int | float:
     if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer() and abs(value) < 2 ** 63:
-            return int(value)
+        if math.isfinite(value) and value.is_integer():
+            return from_decimal(to_decimal(value))
         return value
-    if value.bit_length() > 1024:  # Terraform's numbers are 512-bit floats
+    if value.bit_length() > _MAX_BITS:
         return math.inf if value > 0 else -math.inf
     return value
+
+
+def number_text(value: int | float) -> str:
+    """A number as Terraform writes it: every digit, never an exponent (1e21 is 1000000000000000000000)."""
+    if isinstance(value, int):
+        return str(value)
+    if not math.isfinite(value):
+        raise Fail("a finite number is required")
+    text = format(to_decimal(value), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def to_string(value) -> str:
@@ -224,12 +261,8 @@ def to_string(value) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise Fail("a finite number is required")
-        return str(normal_number(value)) if value.is_integer() else repr(value)
+    if isinstance(value, (int, float)):
+        return number_text(value)
     raise Fail("a string is required")
 
 
@@ -242,11 +275,39 @@ def to_bool(value) -> bool:
 
 
 def jsonencode(value) -> str:
-    try:
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except ValueError:
-        raise Fail("a number too large to encode") from None
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    """``jsonencode``'s text: compact, keys sorted, numbers in full, <, >, &, U+2028 and U+2029 escaped."""
+    out: list[str] = []
+    _encode(value, out)
+    return "".join(out)
+
+
+_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+                          "\u2029": "\\u2029"})
+
+
+def _encode(value, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif isinstance(value, bool):
+        out.append("true" if value else "false")
+    elif isinstance(value, (int, float)):
+        out.append(number_text(value))
+    elif isinstance(value, str):
+        out.append(json.dumps(value, ensure_ascii=False).translate(_ESCAPES))
+    elif isinstance(value, list):
+        out.append("[")
+        for i, item in enumerate(value):
+            out.append("," if i else "")
+            _encode(item, out)
+        out.append("]")
+    elif isinstance(value, dict):
+        out.append("{")
+        for i, key in enumerate(sorted(value)):
+            out.append(("," if i else "") + json.dumps(key, ensure_ascii=False).translate(_ESCAPES) + ":")
+            _encode(value[key], out)
+        out.append("}")
+    else:
+        raise Fail("this value cannot be encoded as JSON")
 
 
 def collection_items(value) -> list[tuple[Any, Any]]:
@@ -287,26 +348,68 @@ def operate(operator: str, left, right):
     if operator in ("&&", "||"):
         return (to_bool(left) and to_bool(right)) if operator == "&&" else (to_bool(left) or to_bool(right))
     a, b = number(left), number(right)
-    if operator == "+":
-        return normal_number(a + b)
-    if operator == "-":
-        return normal_number(a - b)
-    if operator == "*":
-        return normal_number(a * b)
-    if operator == "/":
-        if b == 0:
-            raise ZeroDivisionError
-        return normal_number(a / b)
-    if operator == "%":
-        if b == 0:
-            raise ZeroDivisionError
-        return normal_number(math.fmod(a, b))
-    return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[operator]
+    if operator in ("<", ">", "<=", ">="):
+        return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[operator]
+    return arithmetic(operator, a, b)
+
+
+def arithmetic(operator: str, a: int | float, b: int | float) -> int | float:
+    """``a operator b`` (+ - * / %) as Terraform computes it: exactly for whole numbers and decimal fractions
+    (0.1 + 0.2 is 0.3), ``x % 0`` is x, ``x / 0`` is an error."""
+    if operator == "%" and b == 0:
+        return a
+    if operator == "/" and b == 0:
+        raise ZeroDivisionError
+    if isinstance(a, int) and isinstance(b, int) and operator in "+-*%":
+        if operator == "*" and a.bit_length() + b.bit_length() > _MAX_BITS:
+            return math.inf if (a > 0) == (b > 0) else -math.inf
+        if operator == "%":
+            remainder = abs(a) % abs(b)
+            return remainder if a >= 0 else -remainder
+        return normal_number(a + b if operator == "+" else a - b if operator == "-" else a * b)
+    if not (finite(a) and finite(b)):
+        result = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b,
+                  "%": lambda: math.fmod(a, b)}[operator]()
+        if math.isnan(result):
+            raise Fail("an operation on infinity with no result")
+        return normal_number(result)
+    x, y = to_decimal(a), to_decimal(b)
+    with localcontext() as context:
+        context.prec = _PRECISION
+        result = {"+": lambda: x + y, "-": lambda: x - y, "*": lambda: x * y, "/": lambda: x / y,
+                  "%": lambda: x % y}[operator]()
+    return from_decimal(result)
+
+
+def logical(deciding: bool, left, right):
+    """``&&`` (``deciding`` False) or ``||`` (True), as HCL computes them: one operand equal to ``deciding``
+    decides, whatever the other is (unknown, or an error); an operand of the wrong type is an error."""
+    known = [None if isinstance(value, Unknown) else to_bool(value) for value in (left, right)]
+    if deciding in known:
+        return deciding
+    if known == [None, None]:
+        if isinstance(left, Invalid) or isinstance(right, Invalid):
+            return _poison(left)  # an error on the left stays; one on the right is dropped beside an unknown
+        return _poison(combine(left, right))
+    if known[0] is None:
+        return _poison(left)
+    if known[1] is None:
+        return _poison(right)
+    return known[0] or known[1] if deciding else known[0] and known[1]
+
+
+def _poison(unknown: Unknown) -> Unknown:
+    return unknown if type(unknown) in (Unknown, Invalid) else Unknown.of(unknown.causes)
 
 
 def equal(left, right) -> bool:
+    """Terraform's ``==``: values of different types are never equal (``true`` is not ``1``), at any depth."""
     if isinstance(left, bool) or isinstance(right, bool):
         return type(left) is type(right) and left == right
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(equal(a, b) for a, b in zip(left, right))
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(equal(left[key], right[key]) for key in left)
     return left == right
 
 
@@ -314,15 +417,20 @@ def equal(left, right) -> bool:
 
 
 class Budget:
-    """The evaluation steps and value sizes one root module may use; exceeding either refuses it."""
+    """The evaluation steps and value sizes one root module may use; exceeding either refuses it.
 
-    __slots__ = ("steps", "max_steps", "max_bytes", "_sizes")
+    Values nested more than ``max_depth`` deep are refused too (the plan-shaped document must stay
+    within what a JSON encoder's recursion allows).
+    """
 
-    def __init__(self, max_steps: int, max_bytes: int) -> None:
+    __slots__ = ("steps", "max_steps", "max_bytes", "max_depth", "_sizes")
+
+    def __init__(self, max_steps: int, max_bytes: int, max_depth: int = 256) -> None:
         self.steps = 0
         self.max_steps = max_steps
         self.max_bytes = max_bytes
-        self._sizes: dict[int, tuple[Any, int]] = {}
+        self.max_depth = max_depth
+        self._sizes: dict[int, tuple[Any, int, int]] = {}
 
     def step(self, count: int = 1) -> None:
         self.steps += count
@@ -333,7 +441,9 @@ class Budget:
         if isinstance(value, str):
             size = len(value)
         elif isinstance(value, (list, dict, Unknown)):
-            size = self.size(value)
+            size, depth = self.measure(value)
+            if depth > self.max_depth:
+                raise LimitExceeded(f"an expression builds a value nested more than {self.max_depth} deep")
         else:
             return value
         if size > self.max_bytes:
@@ -349,25 +459,32 @@ class Budget:
 
     def size(self, value) -> int:
         """The size of a value's JSON form, counting shared parts every time they appear."""
+        return self.measure(value)[0]
+
+    def measure(self, value) -> tuple[int, int]:
+        """(size of the JSON form, nesting depth) of a value, each shared part measured once."""
         if isinstance(value, str):
-            return len(value) + 2
+            return len(value) + 2, 0
         if isinstance(value, (list, dict)):
             hit = self._sizes.get(id(value))
             if hit is not None and hit[0] is value:
-                return hit[1]
-            if isinstance(value, dict):
-                total = 2 + sum(len(key) + 4 + self.size(item) for key, item in value.items())
-            else:
-                total = 2 + sum(self.size(item) + 1 for item in value)
-            self._sizes[id(value)] = (value, total)
-            return total
+                return hit[1], hit[2]
+            total, depth = 2, 0
+            for key, item in (value.items() if isinstance(value, dict) else enumerate(value)):
+                size, inner = self.measure(item)
+                total += size + (len(key) + 4 if isinstance(key, str) else 1)
+                depth = max(depth, inner)
+                if depth >= self.max_depth:
+                    break  # refused by the caller; no need to look further down
+            self._sizes[id(value)] = (value, total, depth + 1)
+            return total, depth + 1
         if isinstance(value, Partial):
-            return sum(self.size(part) for part in value.parts)
+            return sum(self.measure(part)[0] for part in value.parts), 0
         if isinstance(value, Encoded):
-            return self.size(value.value)
+            return self.measure(value.value)
         if isinstance(value, Repeated):
-            return self.size(value.element)
-        return 8
+            return self.measure(value.element)
+        return 8, 0
 
 
 ACTIVE: list[Budget] = []

@@ -18,7 +18,7 @@ from ..errors import InputError
 from . import hcl
 from .evaluate import Scope, evaluate
 from .json_syntax import parse_json, plain
-from .load import Module, display, read_text
+from .load import Module, display, read_text, resolved
 from .options import ReaderOptions
 from .syntax import Expr, Source, first, is_tree, token_text, trees
 from .types import convert, is_primitive, parse_type
@@ -57,6 +57,9 @@ def root_values(module: Module, options: ReaderOptions) -> tuple[dict[str, objec
         if default is not None:
             values[name] = _converted(name, variable, _literal(default), default.source.path, default.line,
                                       "Invalid default value for variable")
+            if values[name] is None and not variable.nullable:
+                raise InputError(f'Invalid default value for variable "{name}": a null default is not valid when '
+                                 "nullable = false", path=default.source.path, line=default.line)
     warnings: list[str] = []
     for name, variable in declared.items():
         text = options.environ.get(f"TF_VAR_{name}")
@@ -65,10 +68,10 @@ def root_values(module: Module, options: ReaderOptions) -> tuple[dict[str, objec
     directory = module.directory
     autoloaded = [directory / name for name in AUTOLOADED] + sorted(
         (directory / entry.name for entry in _entries(directory)
-         if entry.name.endswith((".auto.tfvars", ".auto.tfvars.json")) and entry.is_file()),
+         if entry.name.endswith((".auto.tfvars", ".auto.tfvars.json")) and not _is_directory(entry)),
         key=lambda path: path.name)
     for path in autoloaded:
-        if path.is_file():
+        if os.path.lexists(path):  # a FIFO, a directory or a link to nothing of that name is an error, as in Terraform
             _apply_file(path, declared, values, warnings, options)
     for kind, argument in options.command_line():
         if kind == "var-file":
@@ -84,9 +87,20 @@ def root_values(module: Module, options: ReaderOptions) -> tuple[dict[str, objec
             values[name] = Unknown(f"var.{name}", no_value(name))
         elif values[name] is None and not variable.nullable:
             default = variable.block.body.attributes.get("default")
-            values[name] = _literal(default) if default is not None else Unknown(f"var.{name}", no_value(name))
+            if default is None:
+                raise InputError(f'No value for required variable "{name}": it is null, which nullable = false '
+                                 "does not allow, and it has no default", path=variable.block.source.path,
+                                 line=variable.block.line)
+            values[name] = _literal(default)
     warnings.extend(_not_loaded(directory, options))
     return values, warnings
+
+
+def _is_directory(entry) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _entries(directory: Path) -> list:
@@ -97,13 +111,13 @@ def _entries(directory: Path) -> list:
 
 
 def _not_loaded(directory: Path, options: ReaderOptions) -> list[str]:
-    given = {Path(path).resolve() for path in options.var_files}
+    given = {resolved(Path(path)) for path in options.var_files}
     out = []
     for entry in sorted(_entries(directory), key=lambda e: e.name):
         name = entry.name
         if not name.endswith((".tfvars", ".tfvars.json")) or name in AUTOLOADED:
             continue
-        if name.endswith((".auto.tfvars", ".auto.tfvars.json")) or Path(entry.path).resolve() in given:
+        if name.endswith((".auto.tfvars", ".auto.tfvars.json")) or resolved(Path(entry.path)) in given:
             continue
         path = display(entry.path)
         out.append(f"{path}: not loaded: Terraform reads it only with -var-file; scan with --var-file {path} "
@@ -177,11 +191,12 @@ def _apply_file(path: Path, declared: dict, values: dict, warnings: list[str], o
 def _assignments(name: str, text: str) -> list[tuple[str, object, int]]:
     if name.endswith(".json"):
         document = parse_json(name, text)
-        return [(key, plain(value), line) for key, value, line, _, _ in document.pairs]
+        pairs = [(key, plain(value), line) for key, value, line, _, _ in document.pairs if key != "//"]
+        return _once(name, pairs, "Duplicate attribute definition")
     from lark.exceptions import LarkError, UnexpectedInput
 
     try:
-        tree = hcl.parse(text)
+        tree = hcl.parse(text, name)
     except UnexpectedInput as exc:
         raise InputError(f"HCL syntax error: {hcl.syntax_problem(exc)}", path=name,
                          line=getattr(exc, "line", None), column=getattr(exc, "column", None)) from None
@@ -197,5 +212,16 @@ def _assignments(name: str, text: str) -> list[tuple[str, object, int]]:
         parts = trees(child)
         expr = Expr(parts[-1], source)
         out.append((token_text(parts[0]), _literal(expr), child.meta.line))
-    return out
+    return _once(name, out, "Attribute redefined")
+
+
+def _once(name: str, assignments: list[tuple[str, object, int]], summary: str) -> list[tuple[str, object, int]]:
+    """A variables file sets each variable once: Terraform rejects a second value in the same file."""
+    first: dict[str, int] = {}
+    for variable, _, line in assignments:
+        if variable in first:
+            raise InputError(f'{summary}: "{variable}" was already set at line {first[variable]}', path=name,
+                             line=line)
+        first[variable] = line
+    return assignments
 
