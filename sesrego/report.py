@@ -4,14 +4,21 @@ Findings are the objects the Rego emits (``data.sesrego.findings``), unchanged. 
 each input carries what the engine counted (policies checked, unverifiable) and its waivers'
 bookkeeping, so a clean result can be told apart from one that read nothing, and waivers that
 expired or covered nothing are reported for clean-up.
+
+Views (``--rule``, ``--skip-rule``, ``--min-severity``, ``--baseline``; see :mod:`sesrego.views`)
+are applied to a report after evaluation: the findings they hide leave ``findings`` (baselined
+ones move to ``baselined``), never count toward the exit status, and are counted in ``hidden``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 SEVERITY_ORDER = {"deny": 0, "warn": 1, "info": 2}
+#: The views that hide findings, in the order they are applied (a finding is counted under the first).
+VIEWS = ("rule", "skip_rule", "min_severity", "baseline")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +49,7 @@ class InputResult:
     waivers_used: tuple[dict, ...] = ()
     waivers_unused: tuple[dict, ...] = ()
     waivers_expired: tuple[dict, ...] = ()
+    baselined: tuple[dict, ...] = ()  # findings a --baseline accepts: not reported, suppressed in SARIF
 
 
 def _key(waiver: dict) -> str:
@@ -54,6 +62,10 @@ class ScanReport:
     rules: tuple[RuleInfo, ...]
     fail_on: str = "deny"  # "deny" | "warn"
     configuration: dict = field(default_factory=lambda: {"source": "none"})  # where data.sesrego.config came from
+    hidden: Mapping[str, int] = field(default_factory=dict)  # view (one of VIEWS) -> findings it hid
+    soft_fail: bool = False  # --soft-fail (or --write-baseline): findings never make the exit status 1
+    base_dir: str | None = None  # --base-dir: file paths in the report are relative to it (else the cwd)
+    views: Mapping[str, object] = field(default_factory=dict)  # the views applied, as given
 
     @property
     def findings(self) -> list[tuple[InputResult, dict]]:
@@ -92,13 +104,21 @@ class ScanReport:
             "waived": sum(len(result.waived) for result in self.inputs),
             "waivers_expired": len(self.waivers_expired),
             "waivers_unused": len(self.waivers_unused),
+            "baselined": self.hidden.get("baseline", 0),
+            "hidden": {view: self.hidden.get(view, 0) for view in VIEWS},
         }
 
     @property
     def exit_status(self) -> int:
-        """0 clean, 1 a finding at or above ``fail_on``, 2 an input that could not be read."""
+        """0 clean, 1 a finding at or above ``fail_on``, 2 an input that could not be read.
+
+        With ``soft_fail``, 0 whatever the findings (2 still means an input could not be read).
+        Findings a view hid are not in ``findings`` and never count.
+        """
         if self.failed_inputs:
             return 2
+        if self.soft_fail:
+            return 0
         failing = self.failing_severities
         return 1 if any(finding.get("severity") in failing for _, finding in self.findings) else 0
 
