@@ -56,6 +56,13 @@ def _key(waiver: dict) -> str:
     return json.dumps(waiver, sort_keys=True)
 
 
+def _comment(waiver: dict) -> tuple | None:
+    """The inline comment (and rule) a waiver comes from; None for a configuration waiver."""
+    if waiver.get("source") != "inline":
+        return None
+    return (waiver.get("file"), waiver.get("line"), waiver.get("rule_id"))
+
+
 @dataclass(frozen=True, slots=True)
 class ScanReport:
     inputs: tuple[InputResult, ...]
@@ -89,7 +96,17 @@ class ScanReport:
         """Waivers in force that covered no finding of any input of the run."""
         used = {_key(w) for result in self.inputs for w in result.waivers_used}
         found = {_key(w): w for result in self.inputs for w in result.waivers_unused}
-        return [found[key] for key in sorted(found) if key not in used]
+        # An inline comment becomes one waiver per rule and address form (aws_iam_policy.p and
+        # aws_iam_policy.p[*]): it is unused, and named once, only when none of them covered anything.
+        used_comments = {_comment(w) for result in self.inputs for w in result.waivers_used if _comment(w)}
+        unused, named = [], set()
+        for key in sorted(found, key=lambda k: (len(found[k].get("resource", "")), k)):
+            waiver, comment = found[key], _comment(found[key])
+            if key in used or (comment and (comment in used_comments or comment in named)):
+                continue
+            named.add(comment)
+            unused.append(waiver)
+        return sorted(unused, key=_key)
 
     @property
     def summary(self) -> dict:
