@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import as_user_error
+from .formats import display_path
 
 _CONFIG_SUFFIXES = (".tf", ".tf.json")
 
@@ -84,7 +85,7 @@ def inline_waivers(tf: object) -> list[dict]:
         for rule_id in suppression.rule_ids:
             for resource in suppression.resources:
                 waiver = {"rule_id": rule_id, "resource": resource, "reason": suppression.reason,
-                          "source": "inline", "file": str(suppression.file), "line": suppression.line}
+                          "source": "inline", "file": display_path(str(suppression.file)), "line": suppression.line}
                 if suppression.expires:
                     waiver["expires"] = suppression.expires
                 waivers.append(waiver)
