@@ -39,7 +39,7 @@ class Progress:
         self.interval = interval
         self.clock = clock
         self.start = clock()
-        self.text = "starting"
+        self.text = "scanning"
         self.total = 0
         self.done = 0
         self.width = 0
