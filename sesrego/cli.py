@@ -20,8 +20,8 @@ import click
 
 from . import __version__
 from .cli_scan import ScanCommand, name_environment, scan_options, server_options, server_settings
-from .console import emit, note
-from .errors import CrossCheckError, SesregoError, as_user_error, printable
+from .console import emit, note, report_cross_check
+from .errors import SesregoError, as_user_error, printable
 
 DEFAULT_BUNDLE = Path("bundles/sesrego.tar.gz")
 
@@ -82,19 +82,15 @@ def _source_options(cross_check: str | None = None):
     """--catalog/--guidance, compiled for the command.
 
     ``cross_check``: ``"command"`` (compile: --strict and --verbose are handed to the command,
-    which reports the cross-check itself), ``"quiet"`` (scan: --strict and --verbose; silent
-    otherwise) or ``None`` (no cross-check options).
+    which reports the cross-check itself) or ``None`` (no cross-check options; a command's own
+    ``--verbose``, as ``test`` has, stays its own).
     """
     def decorate(command):
         @functools.wraps(command)
-        def wrapper(*args, catalogs, guidance, strict=False, verbose=False, **kwargs):
+        def wrapper(*args, catalogs, guidance, **kwargs):
             from .compiler import compile_tree
 
             program, tree = compile_tree(catalogs, guidance)
-            if cross_check == "command":
-                kwargs.update(strict=strict, verbose=verbose)
-            elif strict or verbose:
-                _report_cross_check(program, strict=strict, verbose=verbose)
             return command(*args, program=program, tree=tree, **kwargs)
         return _source_flags(wrapper, cross_check=cross_check is not None)
     return decorate
@@ -105,28 +101,7 @@ def _cross_check_report_option(command):
                         help="Write the guidance/catalog cross-check as JSON to this file.")(command)
 
 
-def _report_cross_check(program, *, strict: bool, verbose: bool, report_path: Path | None = None) -> None:
-    """One line on stderr summing up the cross-check (every item with ``verbose``, all of them as JSON in
-    ``report_path``); with ``strict``, an error if it found anything."""
-    items = program.cross_check
-    if report_path is not None:
-        from .bundle import cross_check_json, json_bytes
-        from .fsutil import atomic_write
-
-        atomic_write(report_path, json_bytes(cross_check_json(program)))
-    if not items:
-        return
-    kinds: dict[str, list] = {}
-    for item in items:
-        kinds.setdefault(item.kind, []).append(item)
-    counts = ", ".join(f"{len(group)} {kind}" for kind, group in sorted(kinds.items()))
-    where = f" (all of them in {report_path})" if report_path else "" if verbose else " (--verbose lists them)"
-    _note(f"cross-check: the guidance and catalogs differ in {len(items)} place(s): {counts}{where}")
-    if verbose:
-        for item in items:
-            _note(f"  {item.kind}: {item.message}")
-    if strict:
-        raise CrossCheckError(f"--strict: {len(items)} cross-check finding(s) between guidance and catalogs")
+_report_cross_check = report_cross_check
 
 
 def _configuration(paths, program):

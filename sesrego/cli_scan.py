@@ -264,12 +264,12 @@ def _policies(params: Mapping):
 
     if params["bundle_file"] is not None:
         return prebuilt.load(params["bundle_file"], params["verification_key"], params["key_id"])
-    from .cli import _report_cross_check
     from .compiler import compile_tree
+    from .console import report_cross_check
 
     program, tree = compile_tree(params["catalogs"], params["guidance"])
     if params["strict"] or params["verbose"]:
-        _report_cross_check(program, strict=params["strict"], verbose=params["verbose"])
+        report_cross_check(program, strict=params["strict"], verbose=params["verbose"])
     return prebuilt.compiled(program, tree)
 
 

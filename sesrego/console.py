@@ -67,3 +67,29 @@ def table_width(terminal: bool) -> int:
 
 def environ() -> Mapping[str, str]:
     return os.environ
+
+
+def report_cross_check(program, *, strict: bool, verbose: bool, report_path: Path | None = None) -> None:
+    """One line on stderr summing up the guidance/catalog cross-check (every item with ``verbose``, all of
+    them as JSON in ``report_path``); with ``strict``, an error if it found anything."""
+    from .errors import CrossCheckError
+
+    items = program.cross_check
+    if report_path is not None:
+        from .bundle import cross_check_json, json_bytes
+        from .fsutil import atomic_write
+
+        atomic_write(report_path, json_bytes(cross_check_json(program)))
+    if not items:
+        return
+    kinds: dict[str, list] = {}
+    for item in items:
+        kinds.setdefault(item.kind, []).append(item)
+    counts = ", ".join(f"{len(group)} {kind}" for kind, group in sorted(kinds.items()))
+    where = f" (all of them in {report_path})" if report_path else "" if verbose else " (--verbose lists them)"
+    note(f"cross-check: the guidance and catalogs differ in {len(items)} place(s): {counts}{where}")
+    if verbose:
+        for item in items:
+            note(f"  {item.kind}: {item.message}")
+    if strict:
+        raise CrossCheckError(f"--strict: {len(items)} cross-check finding(s) between guidance and catalogs")
