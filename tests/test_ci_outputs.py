@@ -24,6 +24,8 @@ DENY = {"Sid": "Loose", "Effect": "Allow", "Action": "ses:SendEmail", "Resource"
         "Condition": {"StringLike": {"ses:Recipients": ["*@example.com"]}}}
 SCHEMA = json.loads((ROOT / "docs" / "report.schema.json").read_text())
 
+pytestmark = pytest.mark.usefixtures("fast_compile")
+
 
 def run(*args, env=None, **kwargs):
     return CliRunner().invoke(cli, ["scan", "-j", "1", "--no-config", *map(str, args)], env=env, **kwargs)
@@ -359,9 +361,13 @@ def test_sarif_output_still_validates(workspace):
     assert kinds == {"inSource"}
 
 
-def test_render_is_deterministic_for_every_format(workspace):
+def test_render_is_deterministic_for_every_format(workspace, compiled):
+    from sesrego.scan import ScanOptions, scan
+
+    program, tree = compiled
+    options = ScanOptions(jobs=1, tf_dir="infra")
+    first, second = (scan(["plans/plan.json", "infra"], program, tree, options) for _ in range(2))
     for fmt in FORMATS:
-        first = run("plans/plan.json", "--tf-dir", "infra", "-f", fmt).stdout
-        assert first == run("plans/plan.json", "--tf-dir", "infra", "-f", fmt).stdout, fmt
+        assert render(first, fmt) == render(second, fmt), fmt
     report = ScanReport((InputResult("p.json", "plan"),), RULES)
     assert render(report, "markdown") == render(report, "markdown")

@@ -30,6 +30,8 @@ DENY = {"Sid": "Loose", "Effect": "Allow", "Action": "ses:SendEmail", "Resource"
 TF_SEND = 'jsonencode({ Statement = [{ Effect = "Allow", Action = "ses:SendEmail", Resource = "*" }] })'
 BIN = Path(sys.executable).parent
 
+pytestmark = pytest.mark.usefixtures("fast_compile")
+
 
 def run(*args, env=None, **kwargs):
     return CliRunner().invoke(cli, [str(a) for a in args], env=env, **kwargs)
@@ -170,20 +172,18 @@ def test_the_scan_step_writes_sarif_and_the_job_summary_in_one_scan(tmp_path, re
 
 
 def test_the_scan_step_passes_fail_on_soft_fail_and_config(tmp_path, repo):
-    proc, values, _ = run_scan_step(tmp_path, paths="plan.json")
-    assert proc.returncode == 0 and values["exit-code"] == "0"  # a warning does not fail with fail-on deny
     proc, values, _ = run_scan_step(tmp_path, paths="plan.json", **{"fail-on": "warn", "soft-fail": "true"})
-    assert proc.returncode == 0 and values["exit-code"] == "0"
+    assert proc.returncode == 0 and values["exit-code"] == "0"  # a warning, but soft-fail
     (repo / "sesrego-ci.yaml").write_text("sesrego:\n  config:\n    severity: {SES-001: deny}\n")
     proc, values, _ = run_scan_step(tmp_path, paths="plan.json", config="sesrego-ci.yaml")
-    assert proc.returncode == 1 and "configuration from sesrego-ci.yaml" in proc.stderr
-    proc, values, _ = run_scan_step(tmp_path, paths="plan.json missing.json")
-    assert proc.returncode == 2 and values["exit-code"] == "2"
+    assert proc.returncode == 1 and values["exit-code"] == "1"  # fail-on deny, and the config made it a deny
+    assert "configuration from sesrego-ci.yaml" in proc.stderr
 
 
 def test_the_scan_step_takes_extra_arguments_and_never_globs(tmp_path, repo):
     proc, values, _ = run_scan_step(tmp_path, paths="*.json", **{"fail-on": "warn"})
-    assert proc.returncode == 2 and "*.json" in proc.stderr  # the pattern is a path, not expanded
+    assert proc.returncode == 2 and values["exit-code"] == "2"  # the pattern is a path, not expanded
+    assert "*.json: no such file" in proc.stderr
     proc, _, _ = run_scan_step(tmp_path, paths="plan.json", args="--skip-rule SES-001", **{"fail-on": "warn"})
     assert proc.returncode == 0, proc.stderr
 
@@ -353,10 +353,22 @@ def test_an_explicit_embedded_engine_is_not_replaced(tmp_path, target):
     assert proc.returncode == 2 and "Install the engine" in proc.stderr
 
 
-def test_sesrego_test_runs_with_and_without_verbose():
-    quiet, loud = run("test"), run("test", "-v")
-    assert quiet.exit_code == 0 and loud.exit_code == 0, quiet.output + loud.output
-    assert len(loud.stdout.splitlines()) > len(quiet.stdout.splitlines())
+def test_sesrego_test_takes_its_own_verbose_flag(monkeypatch):
+    """`test -v` reaches the command (the shared --catalog/--guidance options once swallowed it)."""
+    import sesrego.testing as testing
+
+    seen = []
+
+    class Run:
+        exit_status = 0
+
+        def lines(self, verbose):
+            seen.append(verbose)
+            return ["PASS: 1/1"]
+
+    monkeypatch.setattr(testing, "run_tests", lambda program, tree, use_opa=False: Run())
+    assert run("test").exit_code == 0 and run("test", "-v").exit_code == 0 and run("test", "--verbose").exit_code == 0
+    assert seen == [False, True, True]
 
 
 def test_other_commands_without_the_engine(tmp_path):

@@ -20,6 +20,8 @@ pytest.importorskip("hcl2")
 SEND = 'jsonencode({ Statement = [{ Effect = "Allow", Action = "ses:SendEmail", Resource = "*" }] })'
 STATEMENT = {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*"}
 
+pytestmark = pytest.mark.usefixtures("fast_compile")
+
 
 def write(directory: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():

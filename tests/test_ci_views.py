@@ -23,6 +23,8 @@ INEFFECTIVE = {"Sid": "Loose", "Effect": "Allow", "Action": "ses:SendEmail", "Re
 TYPO = {"Sid": "Typo", "Effect": "Allow", "Action": "ses:SendEmal", "Resource": "*"}
 RULE_IDS = [f"SES-00{n}" for n in range(1, 9)]
 
+pytestmark = pytest.mark.usefixtures("fast_compile")
+
 
 def scan(*args, env=None, **kwargs):
     return CliRunner().invoke(cli, ["scan", "-j", "1", "--no-config", *map(str, args)], env=env, **kwargs)
