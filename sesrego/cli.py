@@ -109,8 +109,8 @@ def _configuration(paths, program):
     from .config import load_configuration
 
     configuration = load_configuration([Path(p) for p in paths], [rule.id for rule in program.rules])
-    for note in configuration.notes:
-        _note(note)
+    for line in configuration.notes:
+        _note(line)
     return configuration
 
 

@@ -179,4 +179,12 @@ def read_annotations(directory: str, reader: object | None, max_input_bytes: int
         problem = as_user_error(exc, directory).located()
         return Annotations(directory, warnings=(f"{problem} (the plan is scanned without its .tf locations and "
                                                 "inline suppressions)",))
-    return Annotations(directory, dict(found.locations), tuple(inline_waivers(found)), tuple(found.warnings))
+    return Annotations(directory, dict(found.locations), tuple(inline_waivers(found)),
+                       tuple(w for w in found.warnings if _about_annotations(str(w))))
+
+
+def _about_annotations(warning: str) -> bool:
+    """Whether a reader warning concerns what a plan takes from its configuration: an inline comment that
+    does not apply, or a configuration that could only be read in part. Warnings about variable values
+    (a tfvars file not loaded, an undeclared variable) are left out: the plan holds Terraform's values."""
+    return "sesrego:ignore" in warning or "locations and suppressions" in warning

@@ -284,3 +284,11 @@ def test_compact_prints_one_line_per_finding(project, clean_and_dirty):
     assert lines[2].startswith("deny.json: SES-002 deny aws_iam_policy.d statement \"Loose\": ")
     assert lines[-1].startswith("1 deny, 2 warn.") and len(lines) == 4
     assert run("plan.json", "--compact", "-q").stdout.splitlines() == lines[:2]
+
+
+def test_with_an_opa_server_the_found_configuration_is_local_and_not_sent(project):
+    (project / ".sesrego.yaml").write_text(WAIVE_A)
+    result = run("plan.json", "-f", "json", "--opa-url", "http://127.0.0.1:9", "--opa-connect-timeout", "1")
+    assert result.exit_code == 2  # nothing listens there; the note comes first
+    assert "note: with --opa-url the server's own configuration applies; ../.sesrego.yaml is not sent" in result.stderr
+    assert json.loads(result.stdout)["configuration"] == {"source": "server"}

@@ -347,3 +347,13 @@ def test_a_module_that_cannot_be_read_is_one_error(module):
     document = json.loads(result.stdout)
     assert [(i["path"], bool(i["error"])) for i in document["inputs"]] == [("mod", True)]
     assert "broken.tf" in document["inputs"][0]["error"]
+
+
+def test_a_plans_configuration_warns_about_comments_not_about_variable_values(config, tmp_path):
+    (config / "prod.tfvars").write_text('x = "1"\n')  # a tfvars file Terraform does not load by itself
+    path = plan_of(tmp_path / "plans", "aws_iam_policy.a")
+    result = scan(path, "--tf-dir", config)
+    assert "prod.tfvars" not in result.stderr  # the plan already holds Terraform's values
+    assert "prod.tfvars" in scan(config).stderr  # scanning the .tf files says it
+    (config / "main.tf").write_text((config / "main.tf").read_text() + "# sesrego:ignore:SES-001\n")
+    assert "sesrego:ignore comment not applied" in scan(path, "--tf-dir", config).stderr
