@@ -321,8 +321,10 @@ def _evaluator(params: Mapping, ctx: click.Context, policies, config: Mapping, s
     if engine == "embedded" and not embedded_available():
         import shutil
 
-        if _given(ctx, "engine") or not shutil.which("opa"):
-            raise EngineMissing()
+        if _given(ctx, "engine"):
+            raise EngineMissing(" and --engine embedded asks for it (--engine opa uses the opa binary)")
+        if not shutil.which("opa"):
+            raise EngineMissing(", and no opa binary is on PATH")
         say(f"note: OPA's embedded engine is not installed; scanning with the opa binary ({shutil.which('opa')}) "
             "instead, as --engine opa does")
         engine = "opa"

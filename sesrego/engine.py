@@ -56,10 +56,9 @@ INSTALL_COMMANDS = (
 class EngineMissing(EngineError):
     """OPA's embedded engine is not installed (and no ``opa`` binary stands in). Exit status 2."""
 
-    def __init__(self) -> None:
+    def __init__(self, why: str = "") -> None:
         super().__init__("OPA's embedded engine is not installed (the Python module opa_bindings, from "
-                         f"{ENGINE_PACKAGE}), and no opa binary is on PATH. Install the engine "
-                         "into sesrego's environment with one of:\n"
+                         f"{ENGINE_PACKAGE}){why}. Install the engine into sesrego's environment with one of:\n"
                          + "".join(f"  {command}\n" for command in INSTALL_COMMANDS)
                          + "or put the opa binary on PATH (https://www.openpolicyagent.org/docs/latest/#running-opa): "
                            "sesrego scan then uses it.")

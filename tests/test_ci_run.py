@@ -332,6 +332,7 @@ def test_without_the_engine_and_without_opa_scan_is_exit_2_with_the_install_comm
     proc = without_engine(tmp_path, "scan", "--no-config", str(target), opa=False)
     assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("Error: OPA's embedded engine is not installed")
+    assert "and no opa binary is on PATH" in proc.stderr
     for command in INSTALL_COMMANDS:
         assert f"  {command}\n" in proc.stderr, command
     assert "pip install --ignore-requires-python --no-deps opa-golib-python-bindings==0.4.4" in proc.stderr
@@ -351,6 +352,7 @@ def test_without_the_engine_the_opa_binary_is_used_and_that_is_said(tmp_path, ta
 def test_an_explicit_embedded_engine_is_not_replaced(tmp_path, target):
     proc = without_engine(tmp_path, "scan", "--no-config", "--engine", "embedded", str(target), opa=True)
     assert proc.returncode == 2 and "Install the engine" in proc.stderr
+    assert "--engine embedded asks for it" in proc.stderr and "no opa binary" not in proc.stderr
 
 
 def test_sesrego_test_takes_its_own_verbose_flag(monkeypatch):
