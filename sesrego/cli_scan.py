@@ -190,10 +190,17 @@ def run(params: Mapping, ctx: click.Context) -> int:
         note(warning)
     config, configuration = _configuration(params, policies, say)
     evaluator = _evaluator(params, ctx, policies, config, say)
-    report = _scan(params, ctx, policies, config, configuration, evaluator)
-    report = dataclasses.replace(views.apply(report, view), base_dir=_base(params),
-                                 soft_fail=params["soft_fail"] or params["write_baseline"] is not None)
-    _write(report, params, outputs, say)
+    with _progress(params) as progress:
+        report = _scan(params, ctx, policies, config, configuration, evaluator, progress)
+        report = dataclasses.replace(views.apply(report, view), base_dir=_base(params),
+                                     soft_fail=params["soft_fail"] or params["write_baseline"] is not None)
+        if progress:
+            progress.stage("writing the report")
+        written = _write_files(report, params, outputs)
+        out, text = _main_output(report, params)
+    emit(text, out)  # after the progress line is erased, so the two never mix on a terminal
+    for line in written:
+        say(line)
     for result in report.inputs:
         for line in result.warnings:
             note(f"warning: {line}")
@@ -351,31 +358,35 @@ def _reader_options(params: Mapping, ctx: click.Context):
                          var_order=ctx.meta.get("sesrego.var_order", ()))
 
 
-def _scan(params: Mapping, ctx: click.Context, policies, config, configuration, evaluator) -> ScanReport:
-    from .plan import Limits
+def _progress(params: Mapping):
+    """Progress on stderr: only on a terminal, never with --quiet (a context manager; None otherwise)."""
+    import contextlib
+
     from .progress import Progress, stderr_is_terminal
+
+    if params["quiet"] or not stderr_is_terminal():
+        return contextlib.nullcontext()
+    return Progress(sys.stderr)
+
+
+def _scan(params: Mapping, ctx: click.Context, policies, config, configuration, evaluator, progress) -> ScanReport:
+    from .plan import Limits
     from .scan import ScanOptions, scan
 
     options = ScanOptions(config=config, limits=Limits(params["max_input_bytes"], params["max_policy_chars"],
                                                        params["input_timeout"]),
                           engine=params["engine"], jobs=params["jobs"], fail_on=params["fail_on"],
                           configuration=configuration, reader=_reader_options(params, ctx), tf_dir=params["tf_dir"])
-    paths = params["paths"]
-    if params["quiet"] or not stderr_is_terminal():
-        return scan(paths, policies.program, policies.tree, options, evaluator=evaluator, rules=policies.rules)
-    with Progress(sys.stderr) as progress:
-        report = scan(paths, policies.program, policies.tree, options, evaluator=evaluator, progress=progress,
-                      rules=policies.rules)
-        progress.stage("writing the report")
-    return report
+    return scan(params["paths"], policies.program, policies.tree, options, evaluator=evaluator, progress=progress,
+                rules=policies.rules)
 
 
 def _base(params: Mapping) -> str | None:
     return str(params["base_dir"]) if params["base_dir"] is not None else None
 
 
-def _write(report: ScanReport, params: Mapping, reports: list[tuple[str, Path]], say) -> None:
-    """The main output, the --report files and the --write-baseline file."""
+def _write_files(report: ScanReport, params: Mapping, reports: list[tuple[str, Path]]) -> list[str]:
+    """The --report files and the --write-baseline file; the notes to print about them."""
     from .formats import render
     from .fsutil import atomic_write
 
@@ -387,8 +398,16 @@ def _write(report: ScanReport, params: Mapping, reports: list[tuple[str, Path]],
 
         recorded = views.baseline_fingerprints(report)
         atomic_write(params["write_baseline"], baseline.render(recorded))
-        say(f"note: wrote {params['write_baseline']} ({len(set(recorded))} finding(s) in the baseline)")
+        return [f"note: wrote {params['write_baseline']} ({len(set(recorded))} finding(s) in the baseline)"]
+    return []
+
+
+def _main_output(report: ScanReport, params: Mapping) -> tuple[Path | None, str]:
+    """Where the main report goes (-o, else standard output) and its text, coloured and wrapped for a terminal."""
+    from .formats import render
+
     out = params["out"]
     terminal = out is None and stdout_is_terminal()
     color = out is None and use_color(params["no_color"], environ(), terminal)
-    emit(render(report, params["fmt"], color=color, width=table_width(terminal), **shape), out)
+    return out, render(report, params["fmt"], color=color, width=table_width(terminal), quiet=params["quiet"],
+                       compact=params["compact"])
