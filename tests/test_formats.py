@@ -25,6 +25,8 @@ from sesrego.formats import FORMATS, escape_data, escape_property, render, summa
 from sesrego.report import InputResult, RuleInfo, ScanReport
 from sesrego.scan import ScanOptions, scan
 
+pytestmark = pytest.mark.usefixtures("fast_compile")  # the CLI compiles the sources once per session
+
 APP = "terraform_examples/app-role-sends-mail/plan.json"  # one warn finding (SES-001)
 FIXED = "terraform_examples/app-role-sends-mail-fixed/plan.json"  # clean
 ORG = "terraform_examples/org-perimeter-missing-ses/plan.json"  # deny findings (SES-004, SES-006)

@@ -181,6 +181,8 @@ def replace(src, dst):
     return real(src, dst)
 fsutil.os.replace = replace
 from sesrego.cli import cli
+
+pytestmark = pytest.mark.usefixtures("fast_compile")  # the CLI compiles the sources once per session
 cli.main(["compile", "-o", sys.argv[2], *sys.argv[3:]], prog_name="sesrego")
 """
 
