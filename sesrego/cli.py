@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import os
 import sys
 from contextvars import ContextVar
 from pathlib import Path
@@ -20,10 +19,9 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import CrossCheckError, SesregoError, as_user_error, printable
-from .formats import FORMATS
-from .plan import INPUT_TIMEOUT, MAX_INPUT_BYTES, MAX_POLICY_CHARS
-from .terraform.options import MAX_EVAL_STEPS, MAX_FILE_BYTES, MAX_VALUE_BYTES
+from .cli_scan import ScanCommand, name_environment, scan_options, server_options, server_settings
+from .console import emit, note, report_cross_check
+from .errors import SesregoError, as_user_error, printable
 
 DEFAULT_BUNDLE = Path("bundles/sesrego.tar.gz")
 
@@ -59,19 +57,8 @@ class _Boundary(click.Group):
             _SUBJECT.reset(token)
 
 
-def _note(line: str) -> None:
-    click.echo(printable(line), err=True)
-
-
-def _emit(text: str, out: Path | None = None) -> None:
-    """The command's result, on standard output or atomically to ``out``; never a half-written file."""
-    data = text.encode("utf-8", "backslashreplace")
-    if out is not None:
-        from .fsutil import atomic_write
-
-        atomic_write(out, data)
-    else:
-        click.echo(data, nl=not text.endswith("\n"))
+_note = note
+_emit = emit
 
 
 def _source_flags(command, *, cross_check: bool = True):
@@ -95,19 +82,15 @@ def _source_options(cross_check: str | None = None):
     """--catalog/--guidance, compiled for the command.
 
     ``cross_check``: ``"command"`` (compile: --strict and --verbose are handed to the command,
-    which reports the cross-check itself), ``"quiet"`` (scan: --strict and --verbose; silent
-    otherwise) or ``None`` (no cross-check options).
+    which reports the cross-check itself) or ``None`` (no cross-check options; a command's own
+    ``--verbose``, as ``test`` has, stays its own).
     """
     def decorate(command):
         @functools.wraps(command)
-        def wrapper(*args, catalogs, guidance, strict=False, verbose=False, **kwargs):
+        def wrapper(*args, catalogs, guidance, **kwargs):
             from .compiler import compile_tree
 
             program, tree = compile_tree(catalogs, guidance)
-            if cross_check == "command":
-                kwargs.update(strict=strict, verbose=verbose)
-            elif strict or verbose:
-                _report_cross_check(program, strict=strict, verbose=verbose)
             return command(*args, program=program, tree=tree, **kwargs)
         return _source_flags(wrapper, cross_check=cross_check is not None)
     return decorate
@@ -118,28 +101,7 @@ def _cross_check_report_option(command):
                         help="Write the guidance/catalog cross-check as JSON to this file.")(command)
 
 
-def _report_cross_check(program, *, strict: bool, verbose: bool, report_path: Path | None = None) -> None:
-    """One line on stderr summing up the cross-check (every item with ``verbose``, all of them as JSON in
-    ``report_path``); with ``strict``, an error if it found anything."""
-    items = program.cross_check
-    if report_path is not None:
-        from .bundle import cross_check_json, json_bytes
-        from .fsutil import atomic_write
-
-        atomic_write(report_path, json_bytes(cross_check_json(program)))
-    if not items:
-        return
-    kinds: dict[str, list] = {}
-    for item in items:
-        kinds.setdefault(item.kind, []).append(item)
-    counts = ", ".join(f"{len(group)} {kind}" for kind, group in sorted(kinds.items()))
-    where = f" (all of them in {report_path})" if report_path else "" if verbose else " (--verbose lists them)"
-    _note(f"cross-check: the guidance and catalogs differ in {len(items)} place(s): {counts}{where}")
-    if verbose:
-        for item in items:
-            _note(f"  {item.kind}: {item.message}")
-    if strict:
-        raise CrossCheckError(f"--strict: {len(items)} cross-check finding(s) between guidance and catalogs")
+_report_cross_check = report_cross_check
 
 
 def _configuration(paths, program):
@@ -147,8 +109,8 @@ def _configuration(paths, program):
     from .config import load_configuration
 
     configuration = load_configuration([Path(p) for p in paths], [rule.id for rule in program.rules])
-    for note in configuration.notes:
-        _note(note)
+    for line in configuration.notes:
+        _note(line)
     return configuration
 
 
@@ -408,162 +370,35 @@ def test_command(use_opa: bool, verbose: bool, program, tree) -> None:
     sys.exit(run.exit_status)
 
 
-def _server_options(command):
-    """How to reach an OPA server: --opa-url and its token, TLS and timeout options."""
-    from .server import CONNECT_TIMEOUT, READ_TIMEOUT
-
-    options = [
-        click.option("--opa-client-key", type=click.Path(dir_okay=False),
-                     help="Private key of --opa-client-cert, if it is not in the same file."),
-        click.option("--opa-client-cert", type=click.Path(dir_okay=False),
-                     help="Client certificate (PEM) for an OPA server that requires mutual TLS."),
-        click.option("--opa-ca-cert", type=click.Path(dir_okay=False),
-                     help="CA bundle (PEM) to verify an https OPA server with, instead of the system's."),
-        click.option("--opa-timeout", type=click.FloatRange(0, min_open=True), default=READ_TIMEOUT,
-                     show_default=True, help="Seconds to wait for each answer of the OPA server."),
-        click.option("--opa-connect-timeout", type=click.FloatRange(0, min_open=True), default=CONNECT_TIMEOUT,
-                     show_default=True, help="Seconds to wait for the connection to the OPA server."),
-        click.option("--opa-token", envvar="SESREGO_OPA_TOKEN", show_envvar=True,
-                     help="Bearer token for an OPA server run with --authentication=token."),
-    ]
-    for option in options:
-        command = option(command)
-    return command
-
-
-def _server(opa_url, opa_token, opa_connect_timeout, opa_timeout, opa_ca_cert, opa_client_cert, opa_client_key):
-    from .server import ServerOptions
-
-    return ServerOptions(url=opa_url, token=opa_token or None, ca_cert=opa_ca_cert, client_cert=opa_client_cert,
-                         client_key=opa_client_key, connect_timeout=opa_connect_timeout, timeout=opa_timeout)
-
-
-class _ScanCommand(click.Command):
-    """``scan``, which also records how --var and --var-file interleave (Terraform applies them in order)."""
-
-    def parse_args(self, ctx, args):
-        try:
-            _, _, order = self.make_parser(ctx).parse_args(args=list(args))
-            ctx.meta["sesrego.var_order"] = tuple("var-file" if p.name == "tf_var_files" else "var"
-                                                  for p in order if p.name in ("tf_vars", "tf_var_files"))
-        except click.UsageError:
-            pass  # reported by the real parse below
-        return super().parse_args(ctx, args)
-
-
-def _reader_options(tf_vars, tf_var_files, max_eval_steps, max_value_bytes, max_input_bytes):
-    import os
-
-    from .terraform.options import ReaderOptions
-
-    variables = []
-    for item in tf_vars:
-        name, equals, value = item.partition("=")
-        if not equals or not name.strip():
-            raise click.BadParameter(f"{item!r}: expected NAME=VALUE", param_hint="--var")
-        variables.append((name.strip(), value))
-    return ReaderOptions(variables=tuple(variables), var_files=tuple(tf_var_files),
-                         environ={k: v for k, v in os.environ.items() if k.startswith("TF_VAR_")},
-                         max_eval_steps=max_eval_steps, max_value_bytes=max_value_bytes,
-                         max_input_bytes=min(max_input_bytes, MAX_FILE_BYTES),
-                         var_order=click.get_current_context().meta.get("sesrego.var_order", ()))
-
-
-@cli.command("scan", cls=_ScanCommand)
+@cli.command("scan", cls=ScanCommand)
 @click.argument("paths", nargs=-1, required=True)
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS),
-              default="table", show_default=True, help="Output format.")
-@click.option("--fail-on", type=click.Choice(["deny", "warn"]), default="deny", show_default=True,
-              help="Lowest severity that makes the exit status 1.")
-@click.option("-d", "--data", "data_files", multiple=True, type=click.Path(dir_okay=False),
-              help="Configuration file (JSON/YAML holding sesrego.config), as for conftest --data. Repeatable.")
-@click.option("--engine", type=click.Choice(["embedded", "opa"]), default="embedded", show_default=True,
-              help="embedded: OPA's Go engine in-process; opa: `opa eval` on the bundle.")
-@click.option("--opa-url", help="Ask an OPA server holding the sesrego policies (see `sesrego push`); its own "
-                                "configuration applies.")
-@_server_options
-@click.option("-j", "--jobs", type=click.IntRange(0), default=0, help="Worker processes (0: one per core).")
-@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report to this file instead of standard output.")
-@click.option("--max-input-bytes", type=click.IntRange(1), default=MAX_INPUT_BYTES,
-              help="Refuse larger inputs, while reading them (default 512 MiB).")
-@click.option("--max-policy-chars", type=click.IntRange(1), default=MAX_POLICY_CHARS,
-              help="Refuse longer policy strings (default 1 MiB).")
-@click.option("--var", "tf_vars", multiple=True, metavar="NAME=VALUE",
-              help="Set a root module variable of the .tf inputs, as terraform plan -var does. Repeatable.")
-@click.option("--var-file", "tf_var_files", multiple=True, type=click.Path(dir_okay=False),
-              help="Read root module variables from a .tfvars(.json) file, as terraform plan -var-file does. "
-                   "Repeatable; applied with --var in command-line order.")
-@click.option("--max-eval-steps", type=click.IntRange(1), default=MAX_EVAL_STEPS, show_default=True,
-              help="Refuse a .tf root module whose evaluation takes more steps.")
-@click.option("--max-value-bytes", type=click.IntRange(1), default=MAX_VALUE_BYTES, show_default=True,
-              help="Refuse a .tf root module that builds a larger value.")
-@click.option("--input-timeout", type=click.FloatRange(0, min_open=True), default=INPUT_TIMEOUT,
-              show_default=True, help="Seconds to wait for a program to open a FIFO given as input.")
-@_source_options(cross_check="quiet")
-def scan_command(paths, fmt, fail_on, data_files, engine, opa_url, opa_token, opa_connect_timeout, opa_timeout,
-                 opa_ca_cert, opa_client_cert, opa_client_key, jobs, out, max_input_bytes, max_policy_chars,
-                 tf_vars, tf_var_files, max_eval_steps, max_value_bytes, input_timeout, program, tree) -> None:
+@scan_options
+@_source_flags
+@click.pass_context
+def scan_command(ctx, **params) -> None:
     """Scan Terraform plans (`terraform show -json`), .tf files and directories.
 
     PATHS are plan JSON files, .tf files, directories of .tf files (searched recursively,
     .terraform/ skipped), - for a plan on standard input, or a FIFO such as
     <(terraform show -json tfplan). Exit status: 0 no deny-level finding, 1 at least one
     (--fail-on warn: or a warning), 2 bad usage or an input that could not be read, 130
-    interrupted.
+    interrupted. Every option can also be set as SESREGO_<OPTION> (--fail-on:
+    SESREGO_FAIL_ON); a flag wins.
 
     \b
     Examples:
       terraform show -json tfplan > plan.json && sesrego scan plan.json
-      sesrego scan infra/ --format sarif -o sesrego.sarif
-      terraform show -json tfplan | sesrego scan - --data sesrego.yaml
+      sesrego scan infra/ --format sarif -o sesrego.sarif --report markdown=summary.md
+      terraform show -json tfplan | sesrego scan - --tf-dir infra/ --data sesrego.yaml
+      sesrego scan infra/ --write-baseline .sesrego-baseline.json
+      sesrego scan infra/ --baseline .sesrego-baseline.json --skip-rule SES-008
     """
-    from .fsutil import check_writable
-    from .formats import render
-    from .plan import Limits
-    from .scan import ScanOptions
+    from .cli_scan import run
 
-    if out is not None:
-        check_writable(out)
-        if out.exists() and any(p != "-" and os.path.exists(p) and os.path.samefile(p, out) for p in paths):
-            raise SesregoError("is also an input of this scan; the report would replace it", path=out)
-    evaluator = None
-    if opa_url:
-        from .server import Server
-
-        if engine != "embedded":
-            raise click.UsageError("--engine and --opa-url choose different engines; give one")
-        evaluator = Server(_server(opa_url, opa_token, opa_connect_timeout, opa_timeout, opa_ca_cert,
-                                   opa_client_cert, opa_client_key))
-        if data_files:
-            _note(f"note: with --opa-url the server's own configuration applies; {', '.join(data_files)} "
-                  "is not sent (it would change the server for every client)")
-        config, configuration = {}, {"source": "server"}
-    else:
-        loaded = _configuration(data_files, program)
-        config = loaded.config
-        configuration = {"source": "files", "files": list(loaded.files)} if loaded.files else {"source": "none"}
-    options = ScanOptions(config=config, limits=Limits(max_input_bytes, max_policy_chars, input_timeout),
-                          engine=engine, jobs=jobs, fail_on=fail_on, configuration=configuration,
-                          reader=_reader_options(tf_vars, tf_var_files, max_eval_steps, max_value_bytes,
-                                                 max_input_bytes))
-    report = _scan_with_progress(paths, program, tree, options, evaluator)
-    _emit(render(report, fmt, color=out is None and sys.stdout.isatty()), out)
-    for result in report.inputs:
-        for warning in result.warnings:
-            _note(f"warning: {warning}")
-    for result in report.failed_inputs:
-        _note(f"error: {result.error}")
-    sys.exit(report.exit_status)
+    sys.exit(run(params, ctx))
 
 
-def _scan_with_progress(paths, program, tree, options, evaluator):
-    from .scan import scan
-
-    if len(paths) < 8 or not sys.stderr.isatty():
-        return scan(paths, program, tree, options, evaluator=evaluator)
-    with click.progressbar(length=len(paths), label="scanning", file=sys.stderr) as bar:
-        return scan(paths, program, tree, options, evaluator=evaluator, progress=bar.update)
+name_environment(scan_command)
 
 
 @cli.command("rules")
@@ -613,7 +448,7 @@ def actions_command(pattern, fmt, program, tree) -> None:
 
 @cli.command("push")
 @click.option("--opa-url", required=True, help="OPA server, e.g. http://localhost:8181.")
-@_server_options
+@server_options
 @click.option("--data", "data_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
               help="Configuration to upload with the facts (sesrego.config).")
 @_source_options(cross_check=None)
@@ -629,8 +464,9 @@ def push_command(opa_url, opa_token, opa_connect_timeout, opa_timeout, opa_ca_ce
     """
     from .server import base_url, push
 
-    server = _server(opa_url, opa_token, opa_connect_timeout, opa_timeout, opa_ca_cert, opa_client_cert,
-                     opa_client_key)
+    server = server_settings(dict(opa_url=opa_url, opa_token=opa_token, opa_connect_timeout=opa_connect_timeout,
+                                  opa_timeout=opa_timeout, opa_ca_cert=opa_ca_cert, opa_client_cert=opa_client_cert,
+                                  opa_client_key=opa_client_key))
     count = push(server, tree, _configuration(data_files, program).config)
     _note(f"pushed {count} policies and data.sesrego to {base_url(opa_url)}")
 

@@ -14,6 +14,9 @@ silent no-op (a misspelt ``expires:`` is a waiver that never expires):
   ``reason``; ``expires`` is a date (``2027-03-31``) or an RFC 3339 date-time.
 
 Files are read with :mod:`sesrego.documents` (bounded YAML aliases, no NaN, bounded nesting).
+
+``sesrego scan`` also finds a ``.sesrego.yaml`` (``.yml``, ``.json``) by itself, as peers find
+their configuration (:func:`discover`): the same document, merged before any ``--data`` file.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import json
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -221,3 +225,51 @@ def _date(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# --- discovery: .sesrego.yaml ---------------------------------------------------------------------------
+
+#: The configuration file names found automatically, in the order they are looked for.
+CONFIG_NAMES = (".sesrego.yaml", ".sesrego.yml", ".sesrego.json")
+
+
+def repository_root(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` holding ``.git`` (a directory, or a work tree's file)."""
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+def _config_in(directory: Path) -> Path | None:
+    found = [directory / name for name in CONFIG_NAMES if (directory / name).is_file()]
+    if len(found) > 1:
+        raise InputError(f"{' and '.join(p.name for p in found)} are both here; keep one, or name one with "
+                         "--config", path=directory)
+    return found[0] if found else None
+
+
+def discover(start: Path | None = None) -> Path | None:
+    """The configuration file a scan uses when none is named: ``.sesrego.yaml`` (or ``.yml``, ``.json``)
+    in ``start`` (the current directory), else in the nearest ancestor up to the repository root (the
+    nearest directory holding ``.git``). Outside a repository only ``start`` is searched."""
+    start = Path(os.path.abspath(start or Path.cwd()))
+    found = _config_in(start)
+    if found is not None:
+        return found
+    root = repository_root(start)
+    if root is None:
+        return None
+    for directory in start.parents:
+        found = _config_in(directory)
+        if found is not None or directory == root:
+            return found
+    return None
+
+
+def shown(path: Path) -> str:
+    """A configuration file's path for a note: relative to the current directory when under it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)

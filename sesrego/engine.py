@@ -37,10 +37,40 @@ from .errors import EngineError
 
 try:  # pragma: no cover - exercised by every test
     from opa_bindings import OpaEngine, OpaError
-except ImportError as exc:  # pragma: no cover
-    raise SystemExit(
-        "sesrego needs OPA's engine: pip install --ignore-requires-python --no-deps "
-        f"opa-golib-python-bindings==0.4.4 ({exc})") from None
+except ImportError:  # pragma: no cover - tested in a subprocess without the module
+    OpaEngine = None
+
+    class OpaError(Exception):  # type: ignore[no-redef] - never raised without the engine
+        message = ""
+
+#: The embedded engine's distribution, pinned as in the Makefile and the ``engine`` extra.
+ENGINE_PACKAGE = "opa-golib-python-bindings==0.4.4"
+#: How to install it where its wheel's Python >=3.14 requirement is not met (it runs on 3.11+).
+INSTALL_COMMANDS = (
+    f"pip install --ignore-requires-python --no-deps {ENGINE_PACKAGE}",
+    f"uv pip install --python-version 3.14 --no-deps {ENGINE_PACKAGE}",
+    f"pipx inject sesrego {ENGINE_PACKAGE} --pip-args='--ignore-requires-python --no-deps'",
+)
+
+
+class EngineMissing(EngineError):
+    """OPA's embedded engine is not installed (and no ``opa`` binary stands in). Exit status 2."""
+
+    def __init__(self, why: str = "") -> None:
+        super().__init__("OPA's embedded engine is not installed (the Python module opa_bindings, from "
+                         f"{ENGINE_PACKAGE}){why}. Install the engine into sesrego's environment with one of:\n"
+                         + "".join(f"  {command}\n" for command in INSTALL_COMMANDS)
+                         + "or put the opa binary on PATH (https://www.openpolicyagent.org/docs/latest/#running-opa): "
+                           "sesrego scan then uses it.")
+
+    def format_message(self) -> str:
+        return self.located()  # several lines on purpose: the commands to copy
+
+
+def embedded_available() -> bool:
+    """Whether OPA's embedded engine can be loaded in this Python."""
+    return OpaEngine is not None
+
 
 REPORT = "sesrego.report"
 
@@ -130,6 +160,8 @@ class Engine:
     """Compiled policies and data loaded once into OPA's embedded engine; evaluated many times."""
 
     def __init__(self, files: Mapping[str, bytes], data: Mapping, *, tests: bool = False) -> None:
+        if OpaEngine is None:
+            raise EngineMissing()
         self._opa = OpaEngine()
         self._opa.print_handler = lambda message, location: None
         self.modules: dict[str, str] = {}

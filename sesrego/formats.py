@@ -1,11 +1,13 @@
-"""A :class:`~sesrego.report.ScanReport` rendered as text: table, json, sarif, junit or github.
+"""A :class:`~sesrego.report.ScanReport` rendered as text: table, json, sarif, junit, github or markdown.
 
 Every format is a pure function of the report (and the current directory, against which
-file paths are made relative): the same report gives the same bytes. Findings are the
-objects the Rego emits; the formats read them and never change them.
+file paths are made relative, or ``--base-dir``): the same report gives the same bytes.
+Findings are the objects the Rego emits; the formats read them and never change them (the
+JSON report adds where each one is: ``input``, ``file``, ``line``).
 
 Where a finding points: a ``.tf`` input knows the file and line of each resource
-(:attr:`InputResult.locations`); a plan finding points at the plan file.
+(:attr:`InputResult.locations`), and so does a plan scanned with its configuration
+(``--tf-dir``); otherwise a plan finding points at the plan file.
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ from . import __version__
 from .errors import SesregoError, printable
 from .report import SEVERITY_ORDER, InputResult, RuleInfo, ScanReport, describe_waiver, sort_key
 
-FORMATS = ("table", "json", "sarif", "junit", "github")
+FORMATS = ("table", "json", "sarif", "junit", "github", "markdown")
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pypi.org/project/sesrego/"
 FINGERPRINT_KEY = "sesregoFinding/v1"
+#: The version of the JSON report's shape (docs/report.schema.json); raised when a field changes meaning.
+SCHEMA_VERSION = 1
+#: The table's width when standard output is not a terminal.
+TABLE_WIDTH = 100
 
 # severity -> (SARIF level, GitHub security-severity, GitHub workflow command, table colour)
 SEVERITIES = {
@@ -40,11 +45,19 @@ SEVERITIES = {
 }
 
 
-def render(report: ScanReport, fmt: str, *, color: bool = False) -> str:
-    """The report in format ``fmt`` (one of :data:`FORMATS`), ending with a newline."""
+def render(report: ScanReport, fmt: str, *, color: bool = False, width: int = TABLE_WIDTH, quiet: bool = False,
+           compact: bool = False) -> str:
+    """The report in format ``fmt`` (one of :data:`FORMATS`), ending with a newline.
+
+    ``color``, ``width``, ``quiet`` and ``compact`` shape the table only; the machine formats
+    are always complete. A quiet table without findings is the empty string.
+    """
+    from .markdown import render_markdown
+
     renderers: dict[str, Callable[[ScanReport], str]] = {
-        "table": lambda r: render_table(r, color=color),
+        "table": lambda r: (render_compact if compact else render_table)(r, color=color, width=width, quiet=quiet),
         "json": render_json, "sarif": render_sarif, "junit": render_junit, "github": render_github,
+        "markdown": render_markdown,
     }
     if fmt not in renderers:
         raise SesregoError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -68,32 +81,58 @@ def _ordered(findings) -> list[dict]:
                                            sort_key(f)))
 
 
-def display_path(path: str | os.PathLike) -> str:
-    """``path`` relative to the current directory when it is under it, with forward slashes."""
+def display_path(path: str | os.PathLike, base: str | os.PathLike | None = None) -> str:
+    """``path`` relative to ``base`` (default: the current directory) when it lies under it, with forward
+    slashes. A path outside ``base`` is absolute when ``base`` is given (or the path was); otherwise it is
+    shown as given."""
     text = os.fspath(path)
     if text == "-":
         return text
     candidate = Path(text)
-    if candidate.is_absolute():
-        cwd = Path.cwd()
-        for base, target in ((cwd, candidate), (cwd.resolve(), candidate.resolve())):
+    cwd = Path.cwd()
+    if candidate.is_absolute() or base is not None:
+        root = Path(os.path.abspath(base)) if base is not None else cwd
+        target = Path(os.path.normpath(cwd / candidate))
+        for start, end in ((root, target), (root.resolve(), target.resolve())):
             try:
-                return target.relative_to(base).as_posix()
+                return end.relative_to(start).as_posix() or "."
             except ValueError:
                 continue
+        if base is not None:
+            return target.as_posix()
     return PurePath(text).as_posix()
 
 
-def location(result: InputResult, finding: dict) -> tuple[str, int | None]:
-    """The file (display form) and line a finding points at: the .tf block when known, else the input."""
+#: One instance key of an address: ``[0]``, ``["a.b"]`` (HCL-quoted, with escapes).
+_INSTANCE_KEY = re.compile(r'\[(?:[0-9]+|"(?:[^"\\]|\\.)*")\]')
+
+
+def configuration_address(address: str) -> str:
+    """``address`` without its instance keys: ``module.a["x"].aws_iam_policy.p[0]`` -> ``module.a.aws_iam_policy.p``."""
+    return _INSTANCE_KEY.sub("", address)
+
+
+def source_location(result: InputResult, finding: dict) -> tuple[str, int | None] | None:
+    """The .tf file and line of a finding's resource, when known: by its address, else by the address
+    without instance keys (a configuration block holds every instance)."""
+    if not result.locations:
+        return None
     address = finding.get("resource") or ""
     where = result.locations.get(address)
-    if where is None and address.endswith("]"):  # aws_iam_policy.p["a"] is written as aws_iam_policy.p
-        where = result.locations.get(address[:address.rfind("[")])
+    if where is None and "[" in address:
+        where = result.locations.get(configuration_address(address))
     if where is None:
-        return display_path(result.path), None
+        return None
     file, line = where
-    return display_path(file), (int(line) if line else None)
+    return str(file), (int(line) if line else None)
+
+
+def location(result: InputResult, finding: dict, base: str | None = None) -> tuple[str, int | None]:
+    """The file (display form) and line a finding points at: the .tf block when known, else the input."""
+    where = source_location(result, finding)
+    if where is None:
+        return display_path(result.path, base), None
+    return display_path(where[0], base), where[1]
 
 
 def _statement(finding: dict) -> str | None:
@@ -111,8 +150,7 @@ def _rules(report: ScanReport) -> list[RuleInfo]:
             rule_id = finding.get("rule_id", "")
             if rule_id not in rules:
                 rules[rule_id] = RuleInfo(rule_id, finding.get("title", rule_id), finding.get("title", rule_id),
-                                          finding.get("severity", "warn"), finding.get("remediation", ""),
-                                          INFORMATION_URI)
+                                          finding.get("severity", "warn"), finding.get("remediation", ""), "")
     return [rules[key] for key in sorted(rules)]
 
 
@@ -134,7 +172,24 @@ def summary_line(report: ScanReport) -> str:
     line = f"{head}. {checked} polic{'y' if checked == 1 else 'ies'} checked in {_plural(summary['inputs'], 'input')}"
     if summary["failed_inputs"]:
         line += f" ({summary['failed_inputs']} could not be read)"
-    return line + f", {summary['unverifiable']} unverifiable"
+    line += f", {summary['unverifiable']} unverifiable"
+    hidden = hidden_text(report)
+    return f"{line}. {hidden}" if hidden else line
+
+
+def hidden_text(report: ScanReport) -> str:
+    """How many findings the views hid, and by what: ``3 hidden: 1 by --skip-rule, 2 in the baseline``."""
+    hidden = report.hidden
+    parts = []
+    if hidden.get("rule"):
+        parts.append(f"{hidden['rule']} not selected by --rule")
+    if hidden.get("skip_rule"):
+        parts.append(f"{hidden['skip_rule']} by --skip-rule")
+    if hidden.get("min_severity"):
+        parts.append(f"{hidden['min_severity']} below --min-severity {report.views.get('min_severity', '')}".rstrip())
+    if hidden.get("baseline"):
+        parts.append(f"{hidden['baseline']} in the baseline")
+    return f"{sum(hidden.values())} hidden: {', '.join(parts)}" if parts else ""
 
 
 def waiver_lines(report: ScanReport) -> list[str]:
@@ -149,26 +204,33 @@ def waiver_lines(report: ScanReport) -> list[str]:
 # --- table --------------------------------------------------------------------------------------------------
 
 
-def render_table(report: ScanReport, color: bool = False) -> str:
-    """For people: inputs with findings or errors, findings grouped by resource, then a summary line."""
-
+def _styler(color: bool) -> Callable[..., str]:
     def style(text: str, **kwargs) -> str:
         return click.style(text, **kwargs) if color else text
+    return style
 
-    wrap = textwrap.TextWrapper(width=100, initial_indent="      ", subsequent_indent="      ",
+
+def render_table(report: ScanReport, color: bool = False, width: int = TABLE_WIDTH, quiet: bool = False) -> str:
+    """For people: inputs with findings or errors, findings grouped by resource, then a summary line.
+
+    ``width``: the column at which messages wrap (the terminal's width, else 100). ``quiet``: the
+    findings only (no errors, waived findings, waiver notes or summary), and nothing without findings.
+    """
+    style = _styler(color)
+    wrap = textwrap.TextWrapper(width=max(width, 40), initial_indent="      ", subsequent_indent="      ",
                                 break_long_words=False, break_on_hyphens=False)
     lines: list[str] = []
     for result in report.inputs:
-        if not result.findings and not result.error and not result.waived:
+        if not result.findings and (quiet or (not result.error and not result.waived)):
             continue
         lines.append(style(_printable(display_path(result.path)), bold=True))
-        if result.error:
+        if result.error and not quiet:
             lines.append("  " + style(f"error: {_printable(result.error)}", fg="red"))
         resource = None
         for finding in _ordered(result.findings):
             if finding.get("resource") != resource:
                 resource = finding.get("resource")
-                file, line = location(result, finding)
+                file, line = location(result, finding, report.base_dir)
                 where = f"  ({file}:{line})" if line else ""
                 lines.append(_printable(f"  {resource}{where}"))
             severity = finding.get("severity", "")
@@ -181,11 +243,18 @@ def render_table(report: ScanReport, color: bool = False) -> str:
             if finding.get("remediation"):
                 lines.extend(wrap.wrap(_printable(f"fix: {finding['remediation']} "
                                                   f"(sesrego rules {finding.get('rule_id', '')})")))
-        if result.waived:
+        if result.waived and not quiet:
             lines.append(_printable(f"  {len(result.waived)} waived: " + ", ".join(
                 f"{w.get('rule_id')} {w.get('resource')}" for w in _ordered(result.waived))))
         lines.append("")
+    if quiet:
+        return "\n".join(lines[:-1]) + "\n" if lines else ""
     lines.extend(style(line, fg="yellow") for line in waiver_lines(report))
+    lines.append(_summary_styled(report, style))
+    return "\n".join(lines) + "\n"
+
+
+def _summary_styled(report: ScanReport, style: Callable[..., str]) -> str:
     line = summary_line(report)
     if report.exit_status == 2 or report.count("deny"):
         line = style(line, fg="red", bold=True)
@@ -193,25 +262,70 @@ def render_table(report: ScanReport, color: bool = False) -> str:
         line = style(line, fg="yellow")
     elif not report.findings:
         line = style(line, fg="green")
-    lines.append(line)
-    return "\n".join(lines) + "\n"
+    return line
+
+
+def render_compact(report: ScanReport, color: bool = False, width: int = TABLE_WIDTH, quiet: bool = False) -> str:
+    """One line per finding, ``file:line: RULE severity resource [statement S]: message``; then, unless
+    ``quiet``, unreadable inputs, waivers to clean up and the summary line. ``width`` is not used: lines
+    are never wrapped, so that each finding stays one line for grep."""
+    style = _styler(color)
+    lines: list[str] = []
+    for result in report.inputs:
+        for finding in _ordered(result.findings):
+            file, line = location(result, finding, report.base_dir)
+            statement = _statement(finding)
+            severity = str(finding.get("severity", ""))
+            lines.append(_printable(f"{file}{f':{line}' if line else ''}: {finding.get('rule_id', '')} ")
+                         + style(severity, fg=_severity(finding)[3], bold=severity == "deny")
+                         + _printable(f" {finding.get('resource', '')}"
+                                      + (f" statement {statement}" if statement else "")
+                                      + f": {finding.get('msg', '')}"))
+    if not quiet:
+        lines.extend(style(f"{_printable(result.error)}", fg="red") for result in report.failed_inputs)
+        lines.extend(style(line, fg="yellow") for line in waiver_lines(report))
+        lines.append(_summary_styled(report, style))
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 # --- json ---------------------------------------------------------------------------------------------------
 
 
+def placed(result: InputResult, findings, base: str | None = None) -> list[dict]:
+    """Each finding as the Rego emitted it, plus where it is: ``input`` (the path as given), ``file`` and
+    ``line`` (the .tf file and line of its resource where known, else null)."""
+    path = printable(result.path)
+    if not result.locations:
+        return [{**finding, "input": path, "file": None, "line": None} for finding in findings]
+    out = []
+    for finding in findings:
+        where = source_location(result, finding)
+        file, line = (printable(display_path(where[0], base)), where[1]) if where else (None, None)
+        out.append({**finding, "input": path, "file": file, "line": line})
+    return out
+
+
 def render_json(report: ScanReport) -> str:
-    """``{"findings", "summary", "inputs"}``; findings exactly as the Rego emits them."""
+    """``{"schema_version", "findings", "summary", "inputs", "waivers", "configuration", "views"}``.
+
+    Findings are the Rego's objects with ``input``, ``file`` and ``line`` added (:func:`placed`);
+    docs/report.schema.json describes the whole document.
+    """
+    base = report.base_dir
     document = {
-        "findings": [finding for _, finding in report.findings],
+        "schema_version": SCHEMA_VERSION,
+        "findings": [placed_finding for result in report.inputs
+                     for placed_finding in placed(result, result.findings, base)],
         "summary": {**report.summary, "exit_status": report.exit_status},
         "inputs": [{"path": printable(result.path), "kind": result.kind,
                     "error": printable(result.error) if result.error else None,
-                    "findings": len(result.findings), "waived": list(result.waived),
+                    "findings": len(result.findings), "waived": placed(result, result.waived, base),
+                    "baselined": placed(result, result.baselined, base),
                     "policies_checked": result.policies, "unverifiable": result.unverifiable,
                     "warnings": [printable(w) for w in result.warnings]} for result in report.inputs],
         "waivers": {"expired": report.waivers_expired, "unused": report.waivers_unused},
         "configuration": report.configuration,
+        "views": dict(report.views),
     }
     # One finding per line, keys sorted: readable, greppable, and encoded by the C encoder (an
     # indented dump of 20,000 findings takes seconds in pure Python).
@@ -225,11 +339,12 @@ def render_json(report: ScanReport) -> str:
 # --- sarif --------------------------------------------------------------------------------------------------
 
 
-def _uri(path: str) -> str:
-    """A SARIF artifact URI: relative reference when under the current directory, else a file: URI."""
-    shown = display_path(path)
-    if PurePath(shown).is_absolute():
-        return Path(shown).as_uri()
+def _uri(path: str, base: str | None = None) -> str:
+    """A SARIF artifact URI: a relative reference when under the current directory (or ``base``), else a
+    file: URI (a path such as ``../x`` is made absolute first)."""
+    shown = display_path(path, base)
+    if PurePath(shown).is_absolute() or shown.split("/", 1)[0] == "..":
+        return Path(os.path.abspath(shown)).as_uri()
     return quote(os.fsencode(shown), safe="/-._~")
 
 
@@ -239,19 +354,24 @@ def _rule_name(title: str) -> str:
 
 def _sarif_rule(rule: RuleInfo) -> dict:
     level, security, _, _ = SEVERITIES.get(rule.severity, SEVERITIES["warn"])
-    text = f"{rule.description}\n\nFix: {rule.remediation}\n\nGuidance: {rule.help_uri}"
-    markdown = f"{rule.description}\n\n**Fix:** {rule.remediation}\n\n[AWS data-perimeter guidance]({rule.help_uri})"
-    return {
+    text = f"{rule.description}\n\nFix: {rule.remediation}"
+    markdown = f"{rule.description}\n\n**Fix:** {rule.remediation}"
+    if rule.help_uri:
+        text += f"\n\nGuidance: {rule.help_uri}"
+        markdown += f"\n\n[AWS data-perimeter guidance]({rule.help_uri})"
+    out = {
         "id": rule.id,
         "name": _rule_name(rule.title),
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.description},
         "help": {"text": text, "markdown": markdown},
-        "helpUri": rule.help_uri,
         "defaultConfiguration": {"level": level},
         "properties": {"security-severity": security, "tags": ["security", "aws", "ses", "data-perimeter",
                                                                "terraform"]},
     }
+    if rule.help_uri:
+        out["helpUri"] = rule.help_uri
+    return out
 
 
 def fingerprint(finding: dict, uri: str) -> str:
@@ -260,16 +380,32 @@ def fingerprint(finding: dict, uri: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _sarif_result(result: InputResult, finding: dict, index: dict[str, int]) -> dict:
+def _suppression(finding: dict, baselined: bool) -> dict | None:
+    """A waived finding's SARIF suppression (``inSource`` for an inline comment), or a baselined one's."""
+    if baselined:
+        return {"kind": "external", "status": "accepted", "justification": "accepted in the baseline (--baseline)"}
+    if "waiver" not in finding:
+        return None
+    waiver = finding["waiver"]
+    inline = isinstance(waiver, dict) and waiver.get("source") == "inline"
+    suppression = {"kind": "inSource" if inline else "external", "status": "accepted"}
+    justification = waiver.get("reason") if isinstance(waiver, dict) else None
+    if justification:
+        suppression["justification"] = str(justification)
+    return suppression
+
+
+def _sarif_result(result: InputResult, finding: dict, index: dict[str, int], base: str | None,
+                  baselined: bool = False) -> dict:
     file, line = location(result, finding)
-    uri = _uri(file)
+    uri = _uri(file, base)
     physical: dict = {"artifactLocation": {"uri": uri}}
     if line:
         physical["region"] = {"startLine": line}
     properties = {key: finding[key] for key in ("actions", "attribute", "consideration", "evaluated_from",
                                                 "policy_kind", "resource_type", "statement", "severity")
                   if key in finding}
-    properties["input"] = printable(display_path(result.path))
+    properties["input"] = printable(display_path(result.path, base))
     out = {
         "ruleId": finding.get("rule_id", ""),
         "ruleIndex": index[finding.get("rule_id", "")],
@@ -282,35 +418,40 @@ def _sarif_result(result: InputResult, finding: dict, index: dict[str, int]) -> 
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding, uri)},
         "properties": properties,
     }
-    if "waiver" in finding:
-        waiver = finding["waiver"]
-        justification = waiver.get("reason") if isinstance(waiver, dict) else None
-        suppression = {"kind": "external", "status": "accepted"}
-        if justification:
-            suppression["justification"] = str(justification)
+    suppression = _suppression(finding, baselined)
+    if suppression is not None:
         out["suppressions"] = [suppression]
     return out
 
 
 def render_sarif(report: ScanReport) -> str:
-    """SARIF 2.1.0, one run; waived findings are results with an external suppression."""
+    """SARIF 2.1.0, one run; waived and baselined findings are results with a suppression.
+
+    A finding waived by an inline comment is suppressed ``inSource``; one waived by the
+    configuration or accepted by the baseline ``external``.
+    """
     rules = _rules(report)
     index = {rule.id: i for i, rule in enumerate(rules)}
-    results = [_sarif_result(result, finding, index)
-               for result in report.inputs for finding in (*_ordered(result.findings), *_ordered(result.waived))]
+    base = report.base_dir
+    results = []
+    for result in report.inputs:
+        results.extend(_sarif_result(result, finding, index, base)
+                       for finding in (*_ordered(result.findings), *_ordered(result.waived)))
+        results.extend(_sarif_result(result, finding, index, base, baselined=True)
+                       for finding in _ordered(result.baselined))
     invocation: dict = {"executionSuccessful": not report.failed_inputs}
     if report.failed_inputs:
         invocation["toolExecutionNotifications"] = [{
             "level": "error",
             "message": {"text": printable(result.error)},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(result.path)}}}],
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(result.path, base)}}}],
         } for result in report.failed_inputs]
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "sesrego", "version": __version__, "semanticVersion": __version__,
-                                "informationUri": INFORMATION_URI, "rules": [_sarif_rule(r) for r in rules]}},
+                                "rules": [_sarif_rule(r) for r in rules]}},
             "invocations": [invocation],
             "results": results,
         }],
@@ -420,13 +561,14 @@ def render_github(report: ScanReport) -> str:
     lines = []
     for result in report.inputs:
         if result.error:
-            lines.append(_command("error", result.error, file=display_path(result.path), title="sesrego"))
+            lines.append(_command("error", result.error, file=display_path(result.path, report.base_dir),
+                                  title="sesrego"))
         for finding in _ordered(result.findings):
-            file, line = location(result, finding)
+            file, line = location(result, finding, report.base_dir)
             lines.append(_command(_severity(finding)[2], finding.get("msg", ""), file=file, line=line,
                                   title=f"{finding.get('rule_id', '')} {finding.get('title', '')}"))
     for waiver, text in zip([*report.waivers_expired, *report.waivers_unused], waiver_lines(report)):
-        file = display_path(waiver["file"]) if waiver.get("file") else None
+        file = display_path(waiver["file"], report.base_dir) if waiver.get("file") else None
         lines.append(_command("warning", text, file=file, line=waiver.get("line") if file else None,
                               title="sesrego waiver"))
     lines.append(escape_data(summary_line(report)))

@@ -4,14 +4,21 @@ Findings are the objects the Rego emits (``data.sesrego.findings``), unchanged. 
 each input carries what the engine counted (policies checked, unverifiable) and its waivers'
 bookkeeping, so a clean result can be told apart from one that read nothing, and waivers that
 expired or covered nothing are reported for clean-up.
+
+Views (``--rule``, ``--skip-rule``, ``--min-severity``, ``--baseline``; see :mod:`sesrego.views`)
+are applied to a report after evaluation: the findings they hide leave ``findings`` (baselined
+ones move to ``baselined``), never count toward the exit status, and are counted in ``hidden``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 SEVERITY_ORDER = {"deny": 0, "warn": 1, "info": 2}
+#: The views that hide findings, in the order they are applied (a finding is counted under the first).
+VIEWS = ("rule", "skip_rule", "min_severity", "baseline")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +49,18 @@ class InputResult:
     waivers_used: tuple[dict, ...] = ()
     waivers_unused: tuple[dict, ...] = ()
     waivers_expired: tuple[dict, ...] = ()
+    baselined: tuple[dict, ...] = ()  # findings a --baseline accepts: not reported, suppressed in SARIF
 
 
 def _key(waiver: dict) -> str:
     return json.dumps(waiver, sort_keys=True)
+
+
+def _comment(waiver: dict) -> tuple | None:
+    """The inline comment (and rule) a waiver comes from; None for a configuration waiver."""
+    if waiver.get("source") != "inline":
+        return None
+    return (waiver.get("file"), waiver.get("line"), waiver.get("rule_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +69,10 @@ class ScanReport:
     rules: tuple[RuleInfo, ...]
     fail_on: str = "deny"  # "deny" | "warn"
     configuration: dict = field(default_factory=lambda: {"source": "none"})  # where data.sesrego.config came from
+    hidden: Mapping[str, int] = field(default_factory=dict)  # view (one of VIEWS) -> findings it hid
+    soft_fail: bool = False  # --soft-fail (or --write-baseline): findings never make the exit status 1
+    base_dir: str | None = None  # --base-dir: file paths in the report are relative to it (else the cwd)
+    views: Mapping[str, object] = field(default_factory=dict)  # the views applied, as given
 
     @property
     def findings(self) -> list[tuple[InputResult, dict]]:
@@ -77,7 +96,17 @@ class ScanReport:
         """Waivers in force that covered no finding of any input of the run."""
         used = {_key(w) for result in self.inputs for w in result.waivers_used}
         found = {_key(w): w for result in self.inputs for w in result.waivers_unused}
-        return [found[key] for key in sorted(found) if key not in used]
+        # An inline comment becomes one waiver per rule and address form (aws_iam_policy.p and
+        # aws_iam_policy.p[*]): it is unused, and named once, only when none of them covered anything.
+        used_comments = {_comment(w) for result in self.inputs for w in result.waivers_used if _comment(w)}
+        unused, named = [], set()
+        for key in sorted(found, key=lambda k: (len(found[k].get("resource", "")), k)):
+            waiver, comment = found[key], _comment(found[key])
+            if key in used or (comment and (comment in used_comments or comment in named)):
+                continue
+            named.add(comment)
+            unused.append(waiver)
+        return sorted(unused, key=_key)
 
     @property
     def summary(self) -> dict:
@@ -92,13 +121,21 @@ class ScanReport:
             "waived": sum(len(result.waived) for result in self.inputs),
             "waivers_expired": len(self.waivers_expired),
             "waivers_unused": len(self.waivers_unused),
+            "baselined": self.hidden.get("baseline", 0),
+            "hidden": {view: self.hidden.get(view, 0) for view in VIEWS},
         }
 
     @property
     def exit_status(self) -> int:
-        """0 clean, 1 a finding at or above ``fail_on``, 2 an input that could not be read."""
+        """0 clean, 1 a finding at or above ``fail_on``, 2 an input that could not be read.
+
+        With ``soft_fail``, 0 whatever the findings (2 still means an input could not be read).
+        Findings a view hid are not in ``findings`` and never count.
+        """
         if self.failed_inputs:
             return 2
+        if self.soft_fail:
+            return 0
         failing = self.failing_severities
         return 1 if any(finding.get("severity") in failing for _, finding in self.findings) else 0
 

@@ -5,7 +5,8 @@ Scanning always evaluates the compiled Rego (one source of truth), through which
 ``opa`` binary, or an OPA server. Plans are handed to the evaluator as the bytes the user gave
 (read under the size limit, see :mod:`sesrego.plan`); ``.tf`` root modules are first turned
 into the same plan-shaped input by :mod:`sesrego.terraform`, and their inline suppressions
-become waivers for that input alone.
+become waivers for that input alone. Single ``.tf`` files are grouped by module, and plans take
+the locations and inline suppressions of their configuration (:mod:`sesrego.tfinputs`).
 
 Many inputs are scanned in parallel, one evaluator per worker process, and reported in input
 order. Each input is isolated: any error while reading or evaluating it becomes that input's
@@ -25,11 +26,12 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from .bundle import bundle_files, tar_gz
 from .engine import Embedded, Evaluator, OpaBinary, Result, data_document
@@ -38,6 +40,9 @@ from .model import Program
 from .plan import Limits, check_policies, plan_bytes, plan_parts, read_bounded, read_input
 from .render import Tree
 from .report import InputResult, RuleInfo, ScanReport, sort_key
+from .tfinputs import Annotations, group_files, inline_waivers, out_of_scope, plan_directory, read_annotations, read_tf
+
+__all__ = ["ScanOptions", "Source", "collect", "inline_waivers", "scan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,7 @@ class Source:
     tf_paths: tuple[str, ...] = ()
     part: int = 0  # a large plan is evaluated as `parts` parts (see split_plan)
     parts: int = 1
+    annotations: str | None = None  # a plan's configuration directory (--tf-dir, or the plan's own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,8 @@ class ScanOptions:
     split_bytes: int = 2 * 2**20  # a plan at least this large is evaluated in parts, one per free core
     reader: object | None = None  # sesrego.terraform.ReaderOptions for .tf inputs (None: the defaults)
     configuration: Mapping | None = None  # where the configuration came from, for the report
+    tf_dir: str | None = None  # --tf-dir: the configuration of every plan scanned, for locations and suppressions
+    annotate_plans: bool = True  # without tf_dir: a plan's own directory, when it holds .tf files
 
 
 def rule_infos(program: Program) -> tuple[RuleInfo, ...]:
@@ -99,8 +107,8 @@ def collect(paths: Sequence[str]) -> tuple[list[Source], list[InputResult]]:
                 sources.append(Source("plan", arg))
         except OSError as exc:
             failures.append(InputResult(arg, "plan", error=as_user_error(exc, arg).located()))
-    for tf in tf_files:
-        sources.append(Source("tf", tf, (tf,)))
+    for files in group_files(tf_files):  # the files of one module are read and evaluated once
+        sources.append(Source("tf", files[0], files))
     return sources, failures
 
 
@@ -111,10 +119,23 @@ def default_evaluator(program: Program, tree: Tree, options: ScanOptions) -> Eva
     return Embedded(tree.files, data_document(tree.facts, options.config))
 
 
-def scan(paths: Sequence[str], program: Program, tree: Tree, options: ScanOptions = ScanOptions(), *,
-         evaluator: Evaluator | None = None, stdin: bytes | None = None,
-         progress: Callable[[int], None] | None = None) -> ScanReport:
-    """Scan ``paths`` (plan files, .tf files or directories, ``-`` for ``stdin``) with ``evaluator``."""
+class Progress(Protocol):
+    """What a scan tells whoever shows its progress (see :mod:`sesrego.progress`)."""
+
+    def stage(self, text: str, total: int = 0) -> None:
+        """A new stage begins; ``total``: how many units (inputs, parts of a plan) it counts."""
+
+    def advance(self, units: int = 1) -> None:
+        """``units`` more of the stage's units are done."""
+
+
+def scan(paths: Sequence[str], program: Program | None, tree: Tree | None, options: ScanOptions = ScanOptions(), *,
+         evaluator: Evaluator | None = None, stdin: bytes | None = None, progress: Progress | None = None,
+         rules: Sequence[RuleInfo] | None = None) -> ScanReport:
+    """Scan ``paths`` (plan files, .tf files or directories, ``-`` for ``stdin``) with ``evaluator``.
+
+    Without ``program`` and ``tree`` (a prebuilt bundle), ``evaluator`` and ``rules`` are required.
+    """
     evaluator = evaluator or default_evaluator(program, tree, options)
     sources, failures = collect(paths)
     if stdin is None and any(source.kind == "stdin" for source in sources):
@@ -123,9 +144,12 @@ def scan(paths: Sequence[str], program: Program, tree: Tree, options: ScanOption
         except Exception as exc:  # noqa: BLE001 - standard input's own error
             sources = [source for source in sources if source.kind != "stdin"]
             failures.append(InputResult("-", "plan", error=as_user_error(exc, "-").located()))
+    sources, annotations = _annotated(sources, options, progress)
     jobs = options.jobs or os.cpu_count() or 1
     sources = _split_large(sources, jobs, options.split_bytes, stdin)
-    run = _Run(options.limits, options.reader, stdin)
+    run = _Run(options.limits, options.reader, stdin, {key: a.waivers for key, a in annotations.items()})
+    if progress:
+        progress.stage(_stage_text(sources), total=len(sources))
     try:
         if jobs > 1 and len(sources) > 1:
             outputs = _parallel(run, sources, evaluator, min(jobs, len(sources)), progress)
@@ -133,7 +157,7 @@ def scan(paths: Sequence[str], program: Program, tree: Tree, options: ScanOption
             outputs = _sequential(run, sources, evaluator, progress)
     finally:
         evaluator.close()
-    results = _by_input(sources, outputs)
+    results = _by_input(sources, outputs, annotations)
     by_path = {r.path: r for r in failures}
     ordered = []
     for arg in paths:  # report in command-line order
@@ -143,7 +167,31 @@ def scan(paths: Sequence[str], program: Program, tree: Tree, options: ScanOption
     for leftover in results.values():
         ordered.extend(leftover)
     configuration = dict(options.configuration or {"source": "files" if options.config else "none"})
-    return ScanReport(tuple(ordered), rule_infos(program), options.fail_on, configuration)
+    return ScanReport(tuple(ordered), tuple(rules) if rules is not None else rule_infos(program), options.fail_on,
+                      configuration)
+
+
+def _stage_text(sources: list[Source]) -> str:
+    if sources and sources[0].parts > 1 and len(sources) == sources[0].parts:
+        return f"evaluating {sources[0].path} in {len(sources)} parts"
+    return f"evaluating {len(sources)} input{'' if len(sources) == 1 else 's'}"
+
+
+def _annotated(sources: list[Source], options: ScanOptions,
+               progress: Progress | None) -> tuple[list[Source], dict[str, Annotations]]:
+    """Each plan with the configuration it takes annotations from, each configuration read once."""
+    annotations: dict[str, Annotations] = {}
+    out = []
+    for source in sources:
+        directory = None
+        if source.kind in ("plan", "stdin"):
+            directory = plan_directory(source.kind, source.path, options.tf_dir, options.annotate_plans)
+        if directory is not None and directory not in annotations:
+            if progress:
+                progress.stage(f"reading the configuration in {directory}")
+            annotations[directory] = read_annotations(directory, options.reader, options.limits.max_input_bytes)
+        out.append(dataclasses.replace(source, annotations=directory) if directory else source)
+    return out, annotations
 
 
 # --- one input ------------------------------------------------------------------------------------
@@ -156,6 +204,7 @@ class _Run:
     limits: Limits
     reader: object | None
     stdin: bytes | None
+    waivers: Mapping[str, tuple[dict, ...]] = field(default_factory=dict)  # a plan configuration's inline waivers
 
 
 _worker: Evaluator | None = None
@@ -175,13 +224,14 @@ def _scan_one(source: Source, run: _Run, evaluator: Evaluator | None = None) -> 
         if source.kind == "tf":
             return _scan_tf(source, run, evaluator)
         raw = run.stdin if source.kind == "stdin" else read_input(source.path, run.limits)
+        waivers = run.waivers.get(source.annotations, ()) if source.annotations else ()
         if source.parts > 1:
             part = plan_parts(raw or b"", source.path, source.parts, run.limits)[source.part]
-            result = evaluator.evaluate(part, shared=True)
+            result = evaluator.evaluate(part, waivers, shared=True)
             if source.part > 0:  # every part holds the shared policies; count them once
                 result = dataclasses.replace(result, policies=result.policies - result.shared_policies)
         else:
-            result = evaluator.evaluate(plan_bytes(raw or b"", source.path, run.limits))
+            result = evaluator.evaluate(plan_bytes(raw or b"", source.path, run.limits), waivers)
         return [_input_result(source.path, kind, result)]
     except Exception as exc:  # noqa: BLE001 - the per-input error boundary
         return [InputResult(source.path, kind, error=as_user_error(exc, source.path).located())]
@@ -193,40 +243,9 @@ def _input_result(path: str, kind: str, result: Result, **extra) -> InputResult:
                        waivers_unused=result.waivers_unused, waivers_expired=result.waivers_expired, **extra)
 
 
-def _read_tf(paths: Sequence[str], run: _Run) -> list:
-    """The reader's root modules, with the run's reader options where the reader takes them."""
-    from . import terraform
-
-    reader_options = getattr(terraform, "ReaderOptions", None)
-    if reader_options is None:
-        return terraform.plan_from_tf([Path(p) for p in paths])
-    options = run.reader
-    if options is None:
-        try:
-            options = reader_options(max_input_bytes=run.limits.max_input_bytes,
-                                     environ={k: v for k, v in os.environ.items() if k.startswith("TF_VAR_")})
-        except TypeError:
-            options = reader_options()
-    return terraform.plan_from_tf([Path(p) for p in paths], options=options)
-
-
-def inline_waivers(tf: object) -> list[dict]:
-    """A root module's inline suppressions as waivers for it alone (contract 3)."""
-    waivers = []
-    for suppression in getattr(tf, "suppressions", ()) or ():
-        for rule_id in suppression.rule_ids:
-            for resource in suppression.resources:
-                waiver = {"rule_id": rule_id, "resource": resource, "reason": suppression.reason,
-                          "source": "inline", "file": str(suppression.file), "line": suppression.line}
-                if suppression.expires:
-                    waiver["expires"] = suppression.expires
-                waivers.append(waiver)
-    return waivers
-
-
 def _scan_tf(source: Source, run: _Run, evaluator: Evaluator) -> list[InputResult]:
     results = []
-    for tf in _read_tf(source.tf_paths, run):
+    for tf in read_tf(source.tf_paths, run.reader, run.limits.max_input_bytes):
         name = str(tf.path)
         warnings = tuple(str(w) for w in (getattr(tf, "warnings", ()) or ()))
         if tf.error is not None:
@@ -239,6 +258,8 @@ def _scan_tf(source: Source, run: _Run, evaluator: Evaluator) -> list[InputResul
         except Exception as exc:  # noqa: BLE001 - this root module's error; the others still report
             results.append(InputResult(name, "tf", error=as_user_error(exc, name).located(), warnings=warnings))
             continue
+        unused = tuple(w for w in result.waivers_unused if not out_of_scope(w, source.tf_paths))
+        result = dataclasses.replace(result, waivers_unused=unused)
         results.append(_input_result(name, "tf", result, locations=dict(tf.locations), warnings=warnings))
     return results
 
@@ -272,7 +293,7 @@ def _merge(results: list[InputResult]) -> InputResult:
     return InputResult(first.path, first.kind, findings, waived=waived,
                        policies=sum(r.policies for r in results), unverifiable=len(unverifiable),
                        waivers_used=used, waivers_unused=unused,
-                       waivers_expired=union(r.waivers_expired for r in results))
+                       waivers_expired=union(r.waivers_expired for r in results), warnings=first.warnings)
 
 
 def _plan_size(source: Source, stdin: bytes | None) -> int:
@@ -297,25 +318,41 @@ def _split_large(sources: list[Source], jobs: int, split_bytes: int, stdin: byte
     out = []
     for source in sources:
         if source in large:
-            out.extend(Source(source.kind, source.path, source.tf_paths, part, parts) for part in range(parts))
+            out.extend(dataclasses.replace(source, part=part, parts=parts) for part in range(parts))
         else:
             out.append(source)
     return out
 
 
-def _by_input(sources: list[Source], outputs: dict[int, list[InputResult]]) -> dict[str, list[InputResult]]:
-    """Each input's results, its parts merged, keyed by the path given on the command line."""
+def _by_input(sources: list[Source], outputs: dict[int, list[InputResult]],
+              annotations: Mapping[str, Annotations] = {}) -> dict[str, list[InputResult]]:
+    """Each input's results, its parts merged, keyed by the path given on the command line; a plan's
+    results get its configuration's locations (and, on the first plan to use it, its warnings)."""
     results: dict[str, list[InputResult]] = {}
     parts: list[InputResult] = []
+    warned: set[str] = set()
     for i, source in enumerate(sources):
         if source.parts == 1:
-            results.setdefault(source.path, []).extend(outputs[i])
-            continue
-        parts.extend(outputs[i])
-        if source.part == source.parts - 1:
-            results.setdefault(source.path, []).append(_merge(parts))
-            parts = []
+            found = outputs[i]
+        else:
+            parts.extend(outputs[i])
+            if source.part < source.parts - 1:
+                continue
+            found, parts = [_merge(parts)], []
+        if source.annotations in annotations:
+            found = [_with_annotations(result, annotations[source.annotations], warned) for result in found]
+        results.setdefault(source.path, []).extend(found)
     return results
+
+
+def _with_annotations(result: InputResult, annotations: Annotations, warned: set[str]) -> InputResult:
+    warnings = result.warnings
+    if annotations.directory not in warned:
+        warned.add(annotations.directory)
+        warnings += annotations.warnings
+    if result.error:
+        return dataclasses.replace(result, warnings=warnings)
+    return dataclasses.replace(result, locations=dict(annotations.locations), warnings=warnings)
 
 
 # --- running the sources ---------------------------------------------------------------------------
@@ -325,8 +362,8 @@ def _sequential(run: _Run, sources: list[Source], evaluator: Evaluator, progress
     outputs = {}
     for i, source in enumerate(sources):
         outputs[i] = _scan_one(source, run, evaluator)
-        if progress and source.part == source.parts - 1:
-            progress(1)
+        if progress:
+            progress.advance(1)
     return outputs
 
 
@@ -373,8 +410,8 @@ def _pool_round(run: _Run, sources: list[Source], pending: list[int], evaluator:
             except Exception as exc:  # noqa: BLE001 - a result that could not be sent back
                 outputs[i] = [InputResult(sources[i].path, "tf" if sources[i].kind == "tf" else "plan",
                                           error=as_user_error(exc, sources[i].path).located())]
-            if progress and sources[i].part == sources[i].parts - 1:
-                progress(1)
+            if progress:
+                progress.advance(1)
     except BaseException:
         _terminate(pool)
         raise

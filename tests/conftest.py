@@ -28,6 +28,17 @@ def compiled():
     return compile_tree()
 
 
+@pytest.fixture
+def fast_compile(compiled, monkeypatch):
+    """The CLI compiles the built-in sources once per test session, not once per command (for CLI-heavy tests)."""
+    import sesrego.compiler as compiler
+
+    real = compiler.compile_tree
+    monkeypatch.setattr(compiler, "compile_tree",
+                        lambda catalogs=(), guidance=(): compiled if not catalogs and not guidance
+                        else real(catalogs, guidance))
+
+
 @pytest.fixture(scope="session")
 def engine(compiled):
     program, tree = compiled

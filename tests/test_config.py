@@ -17,6 +17,8 @@ from sesrego.cli import cli
 from sesrego.config import WAIVER_KEYS, load_configuration, valid_expiry
 from sesrego.errors import InputError, SesregoError
 
+pytestmark = pytest.mark.usefixtures("fast_compile")  # the CLI compiles the sources once per session
+
 OTHER = str(FIXTURES / "plans" / "one-warning.json")  # one SES-001 on aws_iam_policy.other
 RULE_IDS = [f"SES-00{i}" for i in range(1, 9)]
 SEND = {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*"}

@@ -25,6 +25,8 @@ from sesrego.formats import FORMATS, escape_data, escape_property, render, summa
 from sesrego.report import InputResult, RuleInfo, ScanReport
 from sesrego.scan import ScanOptions, scan
 
+pytestmark = pytest.mark.usefixtures("fast_compile")  # the CLI compiles the sources once per session
+
 APP = "terraform_examples/app-role-sends-mail/plan.json"  # one warn finding (SES-001)
 FIXED = "terraform_examples/app-role-sends-mail-fixed/plan.json"  # clean
 ORG = "terraform_examples/org-perimeter-missing-ses/plan.json"  # deny findings (SES-004, SES-006)
@@ -107,24 +109,33 @@ def test_summary_line():
 # --- json ---------------------------------------------------------------------------------------------------
 
 
+def _without_place(finding: dict) -> dict:
+    return {key: value for key, value in finding.items() if key not in ("input", "file", "line")}
+
+
 def test_json_round_trips_findings_unchanged(real_report):
     text = render(real_report, "json")
     document = json.loads(text)
-    assert document["findings"] == [f for _, f in real_report.findings]
+    assert [_without_place(f) for f in document["findings"]] == [f for _, f in real_report.findings]
+    assert [f["input"] for f in document["findings"]] == [r.path for r, _ in real_report.findings]
     assert {f["rule_id"] for f in document["findings"]} == {"SES-001", "SES-004", "SES-006"}
     assert document["summary"] == {**real_report.summary, "exit_status": 1}
     lines = text.splitlines()
     assert lines[0] == "{" and lines[1] == '  "findings": ['
     assert [json.loads(line.strip().rstrip(",")) for line in lines[2:2 + len(document["findings"])]] == \
         document["findings"]  # one finding per line
+    assert document["schema_version"] == 1
     assert render(real_report, "json") == text
 
 
 def test_json_lists_inputs_with_errors_and_waived_findings():
     report = sample_report()
     document = json.loads(render(report, "json"))
-    assert set(document) == {"findings", "summary", "inputs", "waivers", "configuration"}
-    assert document["findings"] == [f for _, f in report.findings]
+    assert set(document) == {"schema_version", "findings", "summary", "inputs", "waivers", "configuration", "views"}
+    assert [_without_place(f) for f in document["findings"]] == [f for _, f in report.findings]
+    assert [(f["input"], f["file"], f["line"]) for f in document["findings"]] == [
+        ("infra/main.tf", "infra/iam.tf", 12), ("infra/main.tf", "infra/main.tf", 3),
+        ("infra/main.tf", "infra/iam.tf", 12), ("plans/prod.json", None, None), ("plans/prod.json", None, None)]
     assert document["summary"]["exit_status"] == 2 and document["summary"]["waived"] == 1
     assert [(i["path"], i["kind"], i["findings"], i["error"]) for i in document["inputs"]] == [
         ("infra/main.tf", "tf", 3, None), ("plans/prod.json", "plan", 2, None),
@@ -149,8 +160,11 @@ def test_sarif_of_a_real_scan_is_valid(real_report, sarif_validator):
         ("SES-001", "warning"), ("SES-004", "error"), ("SES-006", "error")]
     for result in run["results"]:
         assert rule_ids[result["ruleIndex"]] == result["ruleId"]
-        assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] in (APP, ORG)
-        assert "region" not in result["locations"][0]["physicalLocation"]  # a plan has no line
+        physical = result["locations"][0]["physicalLocation"]
+        # each plan sits beside the main.tf it was made from: findings point at the resource's block
+        assert physical["artifactLocation"]["uri"] in (APP.replace("plan.json", "main.tf"),
+                                                       ORG.replace("plan.json", "main.tf"))
+        assert physical["region"]["startLine"] > 0
 
 
 def test_sarif_rules_carry_metadata(sarif_validator):

@@ -21,6 +21,8 @@ from sesrego.compiler import parse_sources
 from sesrego.errors import BundleError, SesregoError
 from sesrego.sources import DEFAULT_GUIDANCE, Text, read_text
 
+pytestmark = pytest.mark.usefixtures("fast_compile")  # the CLI compiles the sources once per session
+
 
 def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])

@@ -20,6 +20,8 @@ from sesrego.cli import cli
 from sesrego.plan import PLAN_COMMAND, Limits, plan_parts, read_input
 from sesrego.scan import ScanOptions, scan
 
+pytestmark = pytest.mark.usefixtures("fast_compile")  # the CLI compiles the sources once per session
+
 SEND = {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*"}
 
 

@@ -25,6 +25,8 @@ from sesrego.engine import Embedded, data_document
 from sesrego.errors import EngineError
 from sesrego.scan import ScanOptions, scan
 
+pytestmark = pytest.mark.usefixtures("fast_compile")  # the CLI compiles the sources once per session
+
 SEND = {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*"}
 OTHER = str(FIXTURES / "plans" / "one-warning.json")
 

@@ -18,6 +18,8 @@ from conftest import ROOT
 from sesrego.cli import cli
 from sesrego.fsutil import JOURNAL, RECORD
 
+pytestmark = pytest.mark.usefixtures("fast_compile")  # the CLI compiles the sources once per session
+
 USER_FILES = {"mine.rego": b"package mine\n", ".git/HEAD": b"ref: refs/heads/main\n", "notes/todo.txt": b"x\n"}
 
 

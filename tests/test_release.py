@@ -18,6 +18,8 @@ from sesrego.cli import cli
 from sesrego.errors import BundleError
 from sesrego.oci import CONFIG_MEDIA_TYPE, LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE
 
+pytestmark = pytest.mark.usefixtures("fast_compile")  # the CLI compiles the sources once per session
+
 
 def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])

@@ -24,6 +24,8 @@ from conftest import FIXTURES, ROOT, identity, plan
 from sesrego.cli import cli
 from sesrego.engine import Engine
 
+pytestmark = pytest.mark.usefixtures("fast_compile")  # the CLI compiles the sources once per session
+
 OTHER = str(FIXTURES / "plans" / "one-warning.json")
 EXAMPLE = ROOT / "terraform_examples" / "app-role-sends-mail"
 

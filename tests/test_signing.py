@@ -19,6 +19,8 @@ from sesrego.bundle import read_bundle, tar_gz
 from sesrego.cli import cli
 from sesrego.signing import SIGNATURES, canonical_json, file_hash, parse_structured
 
+pytestmark = pytest.mark.usefixtures("fast_compile")  # the CLI compiles the sources once per session
+
 SECRET = b"a shared secret of at least 32 bytes, exactly as in the file\n"
 
 

@@ -1,0 +1,91 @@
+"""Baselines: accept today's findings, report only new ones.
+
+``sesrego scan … --write-baseline FILE`` records a fingerprint of every current finding;
+``--baseline FILE`` then hides the findings whose fingerprint is recorded (a view, see
+:mod:`sesrego.views`). A fingerprint is stable across runs and machines: the input path
+relative to the current directory (forward slashes), the rule id, the resource address, the
+policy attribute and the statement; never the message, the severity or a line number, which
+change without the finding changing.
+
+The file is small, sorted JSON that a reviewer can read, one finding per line::
+
+    {
+      "findings": [
+        {"attribute": "policy", "input": "infra/plan.json", "resource": "aws_iam_policy.p", "rule_id": "SES-001", "statement": "Send"}
+      ],
+      "sesrego_baseline": 1
+    }
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path, PurePath
+
+from .documents import load_json
+from .errors import InputError
+
+VERSION = 1
+#: What identifies a finding in a baseline, in the order of the fingerprint.
+FIELDS = ("input", "rule_id", "resource", "attribute", "statement")
+#: A baseline larger than this is refused (a baseline of 100,000 findings is about 20 MiB).
+MAX_BYTES = 64 * 2**20
+
+
+def input_key(path: str) -> str:
+    """An input path as a baseline records it: relative to the current directory, forward slashes."""
+    if path == "-":
+        return "-"
+    try:
+        relative = os.path.relpath(os.path.abspath(path))
+    except ValueError:  # another drive on Windows
+        relative = path
+    return PurePath(relative).as_posix()
+
+
+def fingerprint(key: str, finding: dict) -> str:
+    """The identity of a finding of the input whose :func:`input_key` is ``key``."""
+    return _fingerprint((key, finding.get("rule_id"), finding.get("resource"), finding.get("attribute"),
+                         finding.get("statement")))
+
+
+def _fingerprint(values: tuple) -> str:
+    return json.dumps(values, sort_keys=True, ensure_ascii=False)
+
+
+def render(fingerprints: Iterable[str]) -> bytes:
+    """The baseline file for these fingerprints: sorted, one finding per line, keys sorted."""
+    entries = [json.dumps(dict(zip(FIELDS, json.loads(key))), sort_keys=True, ensure_ascii=False)
+               for key in sorted(set(fingerprints))]  # by input, rule, resource, attribute, statement
+    body = ",\n    ".join(entries)
+    findings = f"[\n    {body}\n  ]" if entries else "[]"
+    return f'{{\n  "findings": {findings},\n  "sesrego_baseline": {VERSION}\n}}\n'.encode()
+
+
+def load(path: Path) -> frozenset[str]:
+    """The fingerprints a baseline file records; a file that is not a baseline is an input error."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read baseline: {exc.strerror or exc}", path=path) from None
+    if len(raw) > MAX_BYTES:
+        raise InputError(f"baseline is larger than {MAX_BYTES // 2**20} MiB", path=path)
+    document = load_json(raw, path)
+    if not isinstance(document, dict) or document.get("sesrego_baseline") != VERSION \
+            or not isinstance(document.get("findings"), list):
+        raise InputError(f'not a sesrego baseline (expected {{"sesrego_baseline": {VERSION}, "findings": [...]}}; '
+                         "write one with --write-baseline)", path=path)
+    keys = set()
+    for i, entry in enumerate(document["findings"]):
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(f), str) for f in FIELDS[:3]):
+            raise InputError(f"baseline finding {i + 1} needs string input, rule_id and resource", path=path)
+        unknown = sorted(set(entry) - set(FIELDS))
+        if unknown:
+            raise InputError(f"baseline finding {i + 1} has unknown keys {', '.join(unknown)}; a finding has "
+                             f"{', '.join(FIELDS)}", path=path)
+        keys.add(_fingerprint(tuple(entry.get(f) for f in FIELDS)))
+    return frozenset(keys)
