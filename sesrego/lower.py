@@ -104,7 +104,7 @@ def build_facts(catalogs: Sequence[Catalog], guidance: Sequence[Guidance]) -> di
         "considerations": {a: sorted(refs) for a, refs in sorted(considerations.items())},
         "resource_types": resource_types,
         "arn_shapes": _arn_shapes(prefix, resource_types),
-        "public_suffixes": public_suffixes(),
+        "public_suffixes": dict(public_suffixes()),
     }
 
 

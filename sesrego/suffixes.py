@@ -15,6 +15,7 @@ public suffix when ``d`` has one label (the list's implicit ``*`` rule), or ``d`
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -67,6 +68,7 @@ def _ascii(rule: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=1)
 def public_suffixes() -> dict[str, str]:
-    """The shipped snapshot's rules (see :func:`parse_public_suffixes`)."""
+    """The shipped snapshot's rules (see :func:`parse_public_suffixes`); treat the result as read-only."""
     return parse_public_suffixes(SNAPSHOT.read_text(encoding="utf-8"), "sesrego/sources/public_suffix_list.dat")

@@ -101,9 +101,13 @@ written(statement) := _list(statement.raw.Action) if not statement.not_action
 
 # conditions are the statement's conditions as {operator, key (lower case), values (strings)}.
 # A Condition that is not an object of objects contributes nothing (IAM would reject it).
-conditions(statement) := [condition |
-	is_object(statement.raw.Condition)
-	some operator, keys in statement.raw.Condition
+conditions(statement) := condition_list(object.get(statement.raw, "Condition", null))
+
+# condition_list reads a Condition element (a function of its value alone, so the engine computes
+# it once per distinct Condition).
+condition_list(element) := [condition |
+	is_object(element)
+	some operator, keys in element
 	is_object(keys)
 	some key, value in keys
 	condition := {"operator": operator, "key": lower(key), "values": [_text(v) | some v in _list(value)]}
@@ -142,7 +146,7 @@ send_pairs := {[action, version] | some version, actions in facts.send_actions; 
 admin_only_pairs := {[action, version] | some version, actions in facts.admin_only_actions; some action in actions}
 
 # version_actions are the tracked actions of each API version.
-version_actions[version] := {action | some action, _ in facts.resource_types[version]} if {
+version_actions := {version: {action | some action, _ in facts.resource_types[version]} |
 	some version in facts.api_versions
 }
 
@@ -226,24 +230,38 @@ service_prefixes(statement) := {split(pattern, ":")[0] | some pattern in stateme
 
 # resource_element is a statement's resource element: {"resource": [...]} or {"not_resource": [...]}.
 # A statement without either (which IAM rejects) is read as Resource "*".
-resource_element(statement) := {"not_resource": _strings(statement.raw.NotResource)} if {
-	"NotResource" in object.keys(statement.raw)
-} else := {"resource": _strings(statement.raw.Resource)} if {
-	"Resource" in object.keys(statement.raw)
+resource_element(statement) := resource_element_of(
+	object.get(statement.raw, "Resource", null),
+	object.get(statement.raw, "NotResource", null),
+)
+
+resource_element_of(resource, not_resource) := {"not_resource": _strings(not_resource)} if {
+	not_resource != null
+} else := {"resource": _strings(resource)} if {
+	resource != null
 } else := {"resource": ["*"]}
 
 _strings(value) := [item | some item in _list(value); is_string(item)]
 
 # allowed_types are the resource types whose ARNs an Allow's resource element may match.
-allowed_types(statement) := {type |
-	element := resource_element(statement)
+allowed_types(statement) := _allowed_types(object.get(statement.raw, "Resource", null), object.get(statement.raw, "NotResource", null))
+
+# _allowed_types is allowed_types for the values of Resource and NotResource (so the engine computes
+# it once per distinct pair).
+_allowed_types(resource, not_resource) := _all_types if {
+	resource == "*"
+	not_resource == null
+} else := {type |
+	element := resource_element_of(resource, not_resource)
 	some type, _ in facts.arn_shapes
 	_element_may_match(element, type)
 }
 
+_all_types := {type | some type, _ in facts.arn_shapes}
+
 _element_may_match(element, type) if {
 	some pattern in element.resource
-	may_match_type(pattern, type)
+	may_match_type(pattern, type) == true
 }
 
 _element_may_match(element, type) if {
@@ -256,49 +274,65 @@ _some_covers_type(patterns, type) if {
 	covers_type(pattern, type)
 }
 
-# may_match_type holds when a Resource pattern may match some ARN of a resource type (an
-# over-approximation: when in doubt, it may).
-may_match_type(pattern, _) if pattern == "*"
+# may_match_type is true when a Resource pattern may match some ARN of a resource type (an
+# over-approximation: when in doubt, it may). An ARN of the type has six segments; a pattern
+# with exactly six matches segment by segment (its five colons pair up with the ARN's), so its
+# service segment must match the type's service and its last segment may start with the type's
+# "<type>/". A pattern with fewer segments is compared as a whole; one with more matches nothing.
+may_match_type(pattern, type) := true if {
+	_may_match_type(pattern, type)
+} else := false
 
-may_match_type(pattern, type) if {
+_may_match_type(pattern, _) if pattern == "*"
+
+_may_match_type(pattern, type) if {
 	pattern != "*"
 	facts.arn_shapes[type] == "*"
 }
 
-may_match_type(pattern, type) if {
-	pattern != "*"
-	shape := split(facts.arn_shapes[type], ":")
-	count(shape) == 6
+_may_match_type(pattern, type) if {
+	shape := _shapes[type]
 	segments := split(pattern, ":")
-	_segments_may_match(segments, shape)
-}
-
-# With exactly six segments the five colons pair up, so segments match one to one.
-_segments_may_match(segments, shape) if {
 	count(segments) == 6
-	every i, segment in segments {
-		_segment_intersects(segment, shape[i])
-	}
+	_segment_may_be(segments[2], shape.service)
+	_segment_may_be(segments[0], "arn")
+	_segment_may_start(segments[5], shape.prefix)
 }
 
-# With fewer, some * must span colons: compare the whole pattern (an over-approximation).
-_segments_may_match(segments, shape) if {
+_may_match_type(pattern, type) if {
+	pattern != "*"
+	_shapes[type]
+	segments := split(pattern, ":")
 	count(segments) < 6
-	_has_wildcard(concat(":", segments))
-	regex.globs_match(_globs_syntax(concat(":", segments)), _globs_syntax(concat(":", shape)))
+	_has_wildcard(pattern)
+	regex.globs_match(_globs_syntax(pattern), _globs_syntax(facts.arn_shapes[type]))
 }
 
-_segment_intersects(_, shape) if shape == "*"
-
-_segment_intersects(segment, shape) if {
-	shape != "*"
-	regex.globs_match(_globs_syntax(segment), _globs_syntax(shape))
+# _shapes are the ARN shapes of facts.arn_shapes as a service and a resource prefix ("identity/").
+_shapes := {type: {"service": segments[2], "prefix": trim_suffix(segments[5], "*")} |
+	some type, shape in facts.arn_shapes
+	segments := split(shape, ":")
+	count(segments) == 6
 }
 
-_segment_intersects(segment, shape) if {
-	shape != "*"
-	segment == ""
-	shape == ""
+# _segment_may_be holds when a pattern segment may match a literal.
+_segment_may_be(segment, literal) if segment == literal
+
+_segment_may_be(segment, literal) if {
+	segment != literal
+	_has_wildcard(segment)
+	glob.match(glob_escape(segment), null, literal)
+}
+
+# _segment_may_start holds when a pattern segment may match some text that starts with a prefix:
+# its literal beginning (before any wildcard) and the prefix agree as far as both go.
+_segment_may_start(segment, prefix) if startswith(segment, prefix)
+
+_segment_may_start(segment, prefix) if {
+	not startswith(segment, prefix)
+	literal := regex.find_n(`^[^*?]*`, segment, 1)[0]
+	literal != segment
+	startswith(prefix, literal)
 }
 
 # _globs_syntax writes an IAM glob in regex.globs_match's syntax.
@@ -543,11 +577,18 @@ recipients_absent(condition) if {
 
 # recipient_problem explains why a ses:Recipients condition restricts nothing, if it does not.
 recipient_problem(statement, condition) := problem if {
+	problem := condition_problem(statement.effect, condition)
+	problem != ""
+}
+
+# condition_problem is recipient_problem for a statement's effect, "" when the condition restricts
+# (total, so that the engine computes it once per distinct condition).
+condition_problem(effect, condition) := problem if {
 	condition.operator == "Null"
-	problem := _null_problem(statement, condition)
+	problem := _null_problem({"effect": effect}, condition)
 } else := problem if {
 	condition.operator != "Null"
-	problem := _operator_problem(statement, condition)
+	problem := _operator_problem({"effect": effect}, condition)
 } else := problem if {
 	condition.operator != "Null"
 	problem := _values_problem(condition)
@@ -555,7 +596,7 @@ recipient_problem(statement, condition) := problem if {
 	condition.operator != "Null"
 	some value in condition.values
 	not trusted_recipient(value)
-}
+} else := ""
 
 _null_problem(statement, condition) := "Null {\"ses:Recipients\": \"true\"} makes the Deny apply only to requests without recipients, so it never denies one" if {
 	statement.effect == "Deny"
@@ -690,12 +731,22 @@ _version_conditions(statement) := [condition |
 
 # allow_versions are the API versions an Allow may apply to: those its ses:ApiVersion conditions
 # may hold for (an operator sesrego does not model may hold for any).
-allow_versions(statement) := {version |
+allow_versions(statement) := allow_versions_of(statement.raw.Condition) if {
+	statement.conditioned
+} else := _all_versions
+
+allow_versions_of(element) := {version |
+	version_conditions := [condition |
+		some condition in condition_list(element)
+		condition.key == facts.api_version_key
+	]
 	some version in facts.api_versions
-	every condition in _version_conditions(statement) {
+	every condition in version_conditions {
 		not _version_fails(condition, version)
 	}
 }
+
+_all_versions := {version | some version in facts.api_versions}
 
 # deny_versions are the API versions a Deny certainly applies to, or undefined when one of its
 # ses:ApiVersion conditions has an operator sesrego does not model.
@@ -757,7 +808,7 @@ string_matches(operator, value, request) if {
 
 string_matches(operator, value, request) if {
 	operator in {"StringLike", "StringNotLike"}
-	glob.match(glob_escape(value), [], request)
+	glob.match(glob_escape(value), null, request)
 }
 
 # --- principal exemptions ---------------------------------------------------------------
@@ -878,11 +929,14 @@ _principal_scope(deny, allow) if {
 # grants are the [action, API version] pairs an Allow may grant: its tracked actions in the API
 # versions its ses:ApiVersion conditions allow, where its resource element may match every
 # resource type the action authorizes on.
-grants(statement, tracked, recipient_conditions) := {[action, version] |
+grants(statement, tracked, recipient_conditions) := _grants(tracked, allowed_types(statement), allow_versions(statement)) if {
 	statement.effect == "Allow"
+	count(tracked) > 0
 	not _applies_to_no_send(recipient_conditions)
-	types := allowed_types(statement)
-	some version in allow_versions(statement)
+} else := set()
+
+_grants(tracked, types, versions) := {[action, version] |
+	some version in versions
 	some action in tracked
 	action in version_actions[version]
 	every type in facts.resource_types[version][action] {

@@ -128,9 +128,15 @@ relevant_patterns := {pattern |
 # action pattern, NotAction statements, and statements with a ses:Recipients condition. Every
 # other statement is decoded but never examined further. Each entry also carries what several
 # rules ask of the statement, computed once: the tracked SES actions it applies to, its
-# ses:Recipients conditions, the [action, API version] pairs it may grant (an Allow) and what it
-# guards (a Deny, see iam.guard; null when nothing).
-ses_statements := [object.union(entry, _effect_facts(entry)) |
+# ses:Recipients conditions and the [action, API version] pairs it may grant (an Allow).
+ses_statements := [{
+	"policy": policy,
+	"policy_index": p,
+	"statement": statement,
+	"tracked": tracked,
+	"recipient_conditions": recipient_conditions,
+	"grants": iam.grants(statement, tracked, recipient_conditions),
+} |
 	some p, policy in readable_policies
 	some statement in policy.statements
 	true in {
@@ -138,54 +144,44 @@ ses_statements := [object.union(entry, _effect_facts(entry)) |
 		count([pattern | some pattern in statement.patterns; pattern in relevant_patterns]) > 0,
 		count([true | statement.conditioned; iam.names_recipient_key(statement)]) > 0,
 	}
-	entry := {
-		"policy": policy,
-		"policy_index": p,
-		"statement": statement,
-		"tracked": iam.tracked_actions_of(statement, patterns),
-		"recipient_conditions": iam.recipient_conditions(statement),
-	}
+	tracked := iam.tracked_actions_of(statement, patterns)
+	recipient_conditions := iam.recipient_conditions(statement)
 ]
-
-_effect_facts(entry) := {
-	"grants": iam.grants(entry.statement, entry.tracked, entry.recipient_conditions),
-	"recipient_status": iam.recipient_status(entry.statement, entry.recipient_conditions),
-} if {
-	entry.statement.effect == "Allow"
-} else := {"guard": guard} if {
-	guard := iam.guard(entry.statement, entry.tracked)
-} else := {"guard": null}
 
 # --- guards: Deny statements that control what an Allow grants --------------------------------
 # A Deny counts for the Allows of its own policy, and for the inline policies of the same role,
 # user or group (IAM evaluates a principal's policies together). A managed policy keeps the
 # same-policy rule: it can be attached outside the plan, beside policies the plan does not show.
 
-guards[scope] contains object.union(entry.guard, {"policy_index": entry.policy_index}) if {
+guards[scope] contains object.union(guard, {"policy_index": entry.policy_index}) if {
 	some entry in ses_statements
+	entry.statement.effect == "Deny"
 	entry.policy.kind in {"identity", "resource"}
-	entry.guard != null
-	scope := guard_scope(entry.policy, entry.policy_index)
+	guard := iam.guard(entry.statement, entry.tracked)
+	scope := guard_scope(entry.policy_index)
 }
 
-# guard_scope names the policies whose Denies count together: a principal for inline policies
-# (see principal_key), else the policy itself.
-guard_scope(policy, index) := key if {
-	policy.resource_type in _inline_policy_types
-	key := principal_key(policy)
-} else := sprintf("policy %d", [index])
+# guard_scope names the policies whose Denies count together, for the readable policy at an index:
+# a principal for inline policies (see principal_key), else the policy itself (its index).
+# (Functions here take indexes, not policies: the engine keys its cache on the arguments.)
+guard_scope(index) := key if {
+	readable_policies[index].resource_type in _inline_policy_types
+	key := principal_key(index)
+} else := index
 
 _inline_policy_types := {"aws_iam_role", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy"}
 
-# guarded holds when a Deny in scope of an Allow statement's policy denies a pair it grants, for
-# one of the purposes of iam.guard_covers.
-guarded(entry, pair, purpose) if {
+# guards_for are the guards in scope of the readable policy at an index.
+guards_for(index) := object.get(guards, guard_scope(index), set()) if {
 	count(guards) > 0
-	some guard in object.get(guards, guard_scope(entry.policy, entry.policy_index), set())
-	iam.guard_covers(guard, pair, _allow_scope(entry), purpose)
-}
+} else := set()
 
-_allow_scope(entry) := entry.statement
+# guarded holds when one of the guards denies a pair that an Allow statement grants, for one of
+# the purposes of iam.guard_covers.
+guarded(guards_in_scope, statement, pair, purpose) if {
+	some guard in guards_in_scope
+	iam.guard_covers(guard, pair, statement, purpose)
+}
 
 # --- resource changes ---------------------------------------------------------
 
@@ -556,7 +552,8 @@ principal_change(policy) := change if {
 
 _principal_named(type, name) := _changes[i] if {
 	is_string(name)
-	indexes := principals_named[concat("/", [type, name])]
+	index := principals_named # the whole index, built once: a keyed lookup would scan every change
+	indexes := index[concat("/", [type, name])]
 	count(indexes) == 1
 	some i in indexes
 }
@@ -572,15 +569,26 @@ principals_named[key] contains i if {
 }
 
 # principal_key names the principal an inline policy belongs to, so that the inline policies of
-# one role, user or group are evaluated together; undefined when neither a name nor a
-# reference resolves.
-principal_key(policy) := sprintf("%s %s", [change.type, change.address]) if {
-	change := principal_change(policy)
-} else := sprintf("%s named %s", [spec.type, name]) if {
+# one role, user or group are evaluated together: its type and name, from the policy's
+# role/user/group argument or a reference to the principal in the configuration (or the
+# principal's address when its name is unknown); undefined when neither resolves.
+principal_key(index) := key if {
+	policy := readable_policies[index]
+	policy.resource_type == "aws_iam_role"
+	key := _principal_key_of(policy.change.type, policy.change.address, object.get(policy.change.change, ["after", "name"], null))
+} else := concat("/", [spec.type, name]) if {
+	policy := readable_policies[index]
 	spec := _principal_argument[policy.resource_type]
-	name := _after(policy.change)[spec.argument]
+	name := object.get(policy.change.change, ["after", spec.argument], null)
 	is_string(name)
+} else := _principal_key_of(change.type, change.address, object.get(change.change, ["after", "name"], null)) if {
+	policy := readable_policies[index]
+	spec := _principal_argument[policy.resource_type]
+	change := referenced_change(policy.change, [spec.argument], "managed", spec.type)
+	_kept(change)
 }
+
+_principal_key_of(type, address, name) := concat("/", [type, name]) if is_string(name) else := concat(" ", [type, address])
 
 # principal_names are the names an administrator pattern may match for a principal: its name,
 # its ARN (where the plan does not know it, arn:aws:iam::<any account>:<role|user|group><path><name>,
@@ -605,19 +613,26 @@ _any_account := "\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0
 # grantees are the principals a statement applies to, one list of names each (an empty list for a
 # principal that cannot be named): the Principal of a resource policy statement; the role, user or
 # group of an inline policy; the principals the plan attaches a managed policy to.
-grantees(entry) := [[identifier] | some identifier in _statement_principals(entry.statement)] if {
-	entry.policy.kind == "resource"
-} else := [principal_names(principal_change(entry.policy))] if {
-	entry.policy.resource_type in _inline_policy_types
-	principal_change(entry.policy)
+grantees(index, statement) := [[identifier] | some identifier in _statement_principals(statement)] if {
+	readable_policies[index].kind == "resource"
+} else := [principal_names(principal_change(policy))] if {
+	policy := readable_policies[index]
+	policy.resource_type in _inline_policy_types
+	principal_change(policy)
 } else := [[name]] if {
-	spec := _principal_argument[entry.policy.resource_type]
-	name := _after(entry.policy.change)[spec.argument]
+	policy := readable_policies[index]
+	spec := _principal_argument[policy.resource_type]
+	name := object.get(policy.change.change, ["after", spec.argument], null)
 	is_string(name)
-} else := [names | some names in attached_principals[_attachment_keys(entry.policy.change)[_]]] if {
-	entry.policy.resource_type == "aws_iam_policy"
+} else := [names |
+	attached := attached_principals
+	some key in _attachment_keys(policy.change)
+	some names in attached[key]
+] if {
+	policy := readable_policies[index]
+	policy.resource_type == "aws_iam_policy"
 } else := [[arn]] if {
-	arn := _after(entry.policy.change).permission_set_arn
+	arn := object.get(readable_policies[index].change.change, ["after", "permission_set_arn"], null)
 	is_string(arn)
 } else := []
 
