@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from .errors import SourceError
 from .model import (Catalog, Consideration, ControlKind, CrossCheckItem, Example, ExamplePolicy, Guidance,
                     Program, Rule, Severity)
-from .suffixes import public_suffixes
+from .suffixes import public_suffixes, suffix_parents
 
 #: The IAM condition key that tells SES API versions apart (used by AWS's reference SCP).
 API_VERSION_KEY = "ses:ApiVersion"
@@ -105,6 +105,7 @@ def build_facts(catalogs: Sequence[Catalog], guidance: Sequence[Guidance]) -> di
         "resource_types": resource_types,
         "arn_shapes": _arn_shapes(prefix, resource_types),
         "public_suffixes": dict(public_suffixes()),
+        "public_suffix_parents": suffix_parents(public_suffixes()),
     }
 
 
@@ -240,7 +241,9 @@ def semantics(facts: dict) -> tuple[Semantics, ...]:
          "and compiled into `data.sesrego.facts.public_suffixes`, an object keyed by rule. A domain is a public "
          "suffix when it has one label (the list's implicit `*` rule), when the list names it (ICANN or private "
          "section), or when it sits under a `*.` wildcard rule and no `!` exception rule takes it back. "
-         "Internationalised rules are kept in both their Unicode and `xn--` forms.",
+         "Internationalised rules are kept in both their Unicode and `xn--` forms. A `*.` pattern also needs a "
+         "domain with no public suffix below it (`data.sesrego.facts.public_suffix_parents`): `*@*.kawasaki.jp` "
+         "admits `x@evil.foo.kawasaki.jp`.",
          ("SES-002",)),
         ("What an exemption is",
          "A condition exempts principals from a Deny, which then still applies to everyone else, when it is a "

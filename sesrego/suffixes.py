@@ -10,7 +10,8 @@ label under the rest is a suffix) and ``!`` exception rules (that name is not a 
 The fact is an object keyed by the rule as written (lower case; internationalised names also in
 their ASCII ``xn--`` form), valued by the section, so the Rego looks a domain up in O(1): ``d`` is a
 public suffix when ``d`` has one label (the list's implicit ``*`` rule), or ``d`` is a key, or
-``*.<d without its first label>`` is a key and ``!d`` is not.
+``*.<d without its first label>`` is a key and ``!d`` is not. A second fact, ``public_suffix_parents``,
+lists the domains with a rule below them (see :func:`suffix_parents`).
 """
 
 from __future__ import annotations
@@ -72,3 +73,20 @@ def _ascii(rule: str) -> str | None:
 def public_suffixes() -> dict[str, str]:
     """The shipped snapshot's rules (see :func:`parse_public_suffixes`); treat the result as read-only."""
     return parse_public_suffixes(SNAPSHOT.read_text(encoding="utf-8"), "sesrego/sources/public_suffix_list.dat")
+
+
+def suffix_parents(rules: dict[str, str]) -> dict[str, bool]:
+    """Every domain with a public suffix below it (``jp``, ``kawasaki.jp`` for ``*.kawasaki.jp``), sorted.
+
+    ``*@*.kawasaki.jp`` admits ``x@evil.foo.kawasaki.jp``, which anyone can register, though
+    ``kawasaki.jp`` itself is no public suffix: a ``*.`` recipient pattern is effective only for a
+    domain that no rule lies below.
+    """
+    parents = set()
+    for rule in rules:
+        labels = rule.lstrip("!").split(".")
+        if rule.startswith("!"):
+            continue
+        parents.update(".".join(labels[i:]) for i in range(1, len(labels)))
+    parents.discard("*")
+    return {parent: True for parent in sorted(parents)}

@@ -12,7 +12,14 @@ package sesrego.lib.iam
 
 import rego.v1
 
-facts := data.sesrego.facts
+# facts are the catalog facts (data.sesrego.facts) but the Public Suffix List, which public_suffix
+# reads in place: the engine then never copies the list's ten thousand rules.
+facts := {key: value | some key in _catalog_facts; value := data.sesrego.facts[key]}
+
+_catalog_facts := {
+	"actions", "admin_only_actions", "api_version_key", "api_versions", "arn_shapes", "considerations",
+	"recipient_key", "resource_types", "send_actions", "tracked_actions",
+}
 
 # normalize turns a decoded policy document into {"problem": string} when it is not an
 # IAM policy, else {"statements": [...]}: one light object per statement with its index,
@@ -651,6 +658,11 @@ like_pattern_problem(value) := "matches every address" if {
 	startswith(domain, "*.")
 	name := trim_prefix(domain, "*.")
 	public_suffix(name)
+} else := sprintf("admits every domain under %q, below which there are public suffixes", [name]) if {
+	domain := _pattern_domain(value)
+	startswith(domain, "*.")
+	name := trim_prefix(domain, "*.")
+	data.sesrego.facts.public_suffix_parents[name]
 } else := sprintf("names the public suffix %q, not a domain", [domain]) if {
 	domain := _pattern_domain(value)
 	not startswith(domain, "*.")
@@ -665,16 +677,17 @@ _pattern_domain(value) := lower(parts[count(parts) - 1]) if parts := split(value
 
 # public_suffix holds for a lower-case domain under which anyone can register names: one label
 # (the Public Suffix List's implicit * rule), a listed rule, or a name under a *. rule that no !
-# exception rule takes back (facts.public_suffixes is a snapshot of the list; see the rule reference).
+# exception rule takes back (data.sesrego.facts.public_suffixes is a snapshot of the list, read in
+# place rather than through facts; see the rule reference).
 public_suffix(domain) if not contains(domain, ".")
 
-public_suffix(domain) if facts.public_suffixes[domain]
+public_suffix(domain) if data.sesrego.facts.public_suffixes[domain]
 
 public_suffix(domain) if {
 	contains(domain, ".")
 	parent := substring(domain, indexof(domain, ".") + 1, -1)
-	facts.public_suffixes[concat("", ["*.", parent])]
-	not facts.public_suffixes[concat("", ["!", domain])]
+	data.sesrego.facts.public_suffixes[concat("", ["*.", parent])]
+	not data.sesrego.facts.public_suffixes[concat("", ["!", domain])]
 }
 
 trusted_recipient(_) if count(_trusted_patterns) == 0
