@@ -93,13 +93,15 @@ def build_facts(catalogs: Sequence[Catalog], guidance: Sequence[Guidance]) -> di
                           + "); sesrego's rules check one recipient key", path=guidance[0].source.name)
     tracked = set().union(*send.values(), *admin.values()) if guidance else set()
     resource_types = _resource_types(catalogs, send, admin)
+    recipient_key = recipient_keys.pop() if recipient_keys else "ses:recipients"
     return {
         "actions": dict(sorted(actions.items())),
         "api_versions": sorted(send),
         "send_actions": {v: sorted(a) for v, a in sorted(send.items())},
         "admin_only_actions": {v: sorted(a) for v, a in sorted(admin.items())},
         "tracked_actions": sorted(tracked),
-        "recipient_key": (recipient_keys.pop() if recipient_keys else "ses:recipients"),
+        "recipient_key": recipient_key,
+        "recipient_key_actions": _keyed_actions(catalogs, send, admin, recipient_key),
         "api_version_key": API_VERSION_KEY.lower(),
         "considerations": {a: sorted(refs) for a, refs in sorted(considerations.items())},
         "resource_types": resource_types,
@@ -123,6 +125,18 @@ def _resource_types(catalogs: Sequence[Catalog], send: dict[str, set[str]],
             per_action[name] = sorted(required) or ["*"]
         types[version] = per_action
     return types
+
+
+def _keyed_actions(catalogs: Sequence[Catalog], send: dict[str, set[str]], admin: dict[str, set[str]],
+                   key: str) -> dict[str, list[str]]:
+    """Per API version, the tracked actions whose requests carry the recipient key (v2
+    SendCustomVerificationEmail does not: a condition on the key behaves there as on a missing key)."""
+    return {version: sorted(name for name in send[version] | admin[version]
+                            if any(_qualified(catalog.prefix, action.name).lower() == name
+                                   and key in {k.lower() for k in action.condition_keys}
+                                   for catalog in catalogs if catalog.api_version == version
+                                   for action in catalog.actions))
+            for version in sorted(send)}
 
 
 def _arn_shapes(prefix: str, resource_types: dict[str, dict[str, list[str]]]) -> dict[str, str]:

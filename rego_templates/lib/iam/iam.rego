@@ -18,7 +18,7 @@ facts := {key: value | some key in _catalog_facts; value := data.sesrego.facts[k
 
 _catalog_facts := {
 	"actions", "admin_only_actions", "api_version_key", "api_versions", "arn_shapes", "considerations",
-	"recipient_key", "resource_types", "send_actions", "tracked_actions",
+	"recipient_key", "recipient_key_actions", "resource_types", "send_actions", "tracked_actions",
 }
 
 # normalize turns a decoded policy document into {"problem": string} when it is not an
@@ -151,6 +151,10 @@ admin_only_actions := {action | some actions in facts.admin_only_actions; some a
 send_pairs := {[action, version] | some version, actions in facts.send_actions; some action in actions}
 
 admin_only_pairs := {[action, version] | some version, actions in facts.admin_only_actions; some action in actions}
+
+# keyed_pairs are the pairs whose requests carry ses:Recipients (v2 SendCustomVerificationEmail's do
+# not: there a condition on the key behaves as on a missing key).
+keyed_pairs := {[action, version] | some version, actions in facts.recipient_key_actions; some action in actions}
 
 # version_actions are the tracked actions of each API version.
 version_actions := {version: {action | some action, _ in facts.resource_types[version]} |
@@ -452,6 +456,25 @@ covers_scope(deny, allow, type) if {
 	_element_covers_all(denied, relevant, type)
 }
 
+# A Deny's NotResource spares only what an Allow's NotResource already leaves out.
+covers_scope(deny, allow, type) if {
+	allow != null
+	allowed := resource_element(allow)
+	allowed.not_resource
+	denied := resource_element(deny)
+	denied.not_resource
+	every pattern in denied.not_resource {
+		_spared_outside(pattern, allowed.not_resource, type)
+	}
+}
+
+_spared_outside(pattern, _, type) if not may_match_type(pattern, type)
+
+_spared_outside(pattern, excluded, type) if {
+	some other in excluded
+	covers(other, _meet(pattern, type, _partition_of(other)))
+}
+
 _element_covers_all(denied, relevant, type) if {
 	denied.resource
 	every pattern in relevant {
@@ -576,7 +599,8 @@ recipients_present(condition) if {
 	null_test(condition) == "false"
 }
 
-# recipients_absent is Null {"ses:Recipients": "true"}: a statement with it applies to no send.
+# recipients_absent is Null {"ses:Recipients": "true"}: a statement with it applies to no request that
+# carries recipients.
 recipients_absent(condition) if {
 	condition.key == facts.recipient_key
 	null_test(condition) == "true"
@@ -711,7 +735,7 @@ effective_recipient_condition(statement, condition) if {
 
 # recipient_status is how an Allow's ses:Recipients conditions restrict it: "none" (it has none),
 # "effective" (one of them restricts every recipient, whatever else is ANDed to it) or
-# "ineffective" (none restricts). Null {"ses:Recipients": "true"} leaves no send to allow.
+# "ineffective" (none restricts). Null {"ses:Recipients": "true"} leaves no recipient to restrict.
 recipient_status(statement, recipient_conditions) := "none" if {
 	count(recipient_conditions) == 0
 } else := "effective" if {
@@ -865,64 +889,90 @@ negated_operator(operator) if regex.match(`^(For(All|Any)Values?:)?(StringNot|Ar
 
 # --- guards ----------------------------------------------------------------------------------
 
-# guard describes what a Deny statement controls, or is undefined when it controls nothing:
-# kind "recipients" when it fires for every request with an untrusted recipient, "block" when it
-# fires for every request; pairs, the [action, API version] pairs it applies to. Its conditions
-# are ANDed, so every one must be an effective ses:Recipients condition, a principal exemption,
-# ses:ApiVersion (which limits the versions) or Null {"ses:Recipients": "false"}.
+# guard describes what a Deny statement controls, or is undefined when it controls nothing: the
+# [action, API version] pairs it blocks (it fires for every request) and those it restricts (it
+# fires for every request with an untrusted recipient); pairs are both. Its conditions are ANDed:
+# each condition on another key must be a principal exemption or ses:ApiVersion (which limits the
+# versions). For a request that carries ses:Recipients, the Deny blocks when its only recipient
+# condition is Null {"ses:Recipients": "false"} (or it has none), and restricts when every one is
+# effective or that Null; for a request without the key (see keyed_pairs), it blocks when every
+# recipient condition holds on a missing key (Null "true", ForAllValues, IfExists, a negated
+# operator), and never fires otherwise.
 guard(statement, tracked) := {
-	"kind": _guard_kind(recipient_conditions),
-	"pairs": pairs,
+	"blocks": blocks,
+	"restricts": restricts,
+	"pairs": blocks | restricts,
 	"versions": versions,
 	"statement": statement,
 } if {
 	statement.effect == "Deny"
 	count(tracked) > 0
 	every condition in conditions(statement) {
-		_guard_condition(statement, condition)
+		_guard_condition(condition)
 	}
 	versions := deny_versions(statement)
-	pairs := {[action, version] |
-		some version in versions
-		some action in tracked
-		action in version_actions[version]
+	recipient := [condition | some condition in conditions(statement); condition.key == facts.recipient_key]
+	candidates := {[action, version] | some version in versions; some action in tracked; action in version_actions[version]}
+	blocks := {pair | some pair in candidates; _blocks(recipient, pair)}
+	restricts := {pair | some pair in candidates - blocks; _restricts(statement, recipient, pair)}
+	count(blocks | restricts) > 0
+}
+
+_guard_condition(condition) if condition.key == facts.recipient_key
+
+_guard_condition(condition) if condition.key == facts.api_version_key
+
+_guard_condition(condition) if exemption(condition)
+
+_blocks(recipient, pair) if {
+	pair in keyed_pairs
+	every condition in recipient {
+		recipients_present(condition)
 	}
-	count(pairs) > 0
-	recipient_conditions := [condition |
-		some condition in conditions(statement)
-		condition.key == facts.recipient_key
-		not recipients_present(condition)
-	]
 }
 
-_guard_kind(recipient_conditions) := "block" if count(recipient_conditions) == 0 else := "recipients"
-
-_guard_condition(_, condition) if condition.key == facts.api_version_key
-
-_guard_condition(_, condition) if recipients_present(condition)
-
-_guard_condition(statement, condition) if {
-	condition.key == facts.recipient_key
-	effective_recipient_condition(statement, condition)
+_blocks(recipient, pair) if {
+	not pair in keyed_pairs
+	every condition in recipient {
+		_true_without_key(condition)
+	}
 }
 
-_guard_condition(_, condition) if exemption(condition)
+_restricts(statement, recipient, pair) if {
+	pair in keyed_pairs
+	some condition in recipient
+	not recipients_present(condition)
+	every condition in recipient {
+		_restricting(statement, condition)
+	}
+}
 
-# guard_covers holds when a guard of one of the purposes ("recipients" accepts both kinds,
-# "block" only blocks) denies a pair that an Allow grants, on every resource of that pair the Allow
-# may reach and, in a resource policy, for every principal it grants to. Allow is null for an SCP.
+_restricting(_, condition) if recipients_present(condition)
+
+_restricting(statement, condition) if effective_recipient_condition(statement, condition)
+
+# _true_without_key holds for a condition that is true on a request without the key.
+_true_without_key(condition) if null_test(condition) == "true"
+
+_true_without_key(condition) if {
+	condition.operator != "Null"
+	not _false_without_key(condition)
+}
+
+# guard_covers holds when a guard denies a pair that an Allow grants, for a purpose ("recipients":
+# blocked or restricted, "block": blocked), on every resource of that pair the Allow may reach and,
+# in a resource policy, for every principal it grants to. Allow is null for an SCP.
 guard_covers(guard, pair, allow, purpose) if {
-	pair in guard.pairs
-	_purpose(guard.kind, purpose)
+	pair in _for_purpose(guard, purpose)
 	[action, version] := pair
 	some type in facts.resource_types[version][action]
 	covers_scope(guard.statement, allow, type)
 	_principal_scope(guard.statement, allow)
 }
 
-_purpose(_, "recipients")
+_for_purpose(guard, "recipients") := guard.pairs
 
-_purpose("block", "block")
+_for_purpose(guard, "block") := guard.blocks
 
 _principal_scope(_, null)
 
@@ -942,11 +992,44 @@ _principal_scope(deny, allow) if {
 # grants are the [action, API version] pairs an Allow may grant: its tracked actions in the API
 # versions its ses:ApiVersion conditions allow, where its resource element may match every
 # resource type the action authorizes on.
-grants(statement, tracked, recipient_conditions) := _grants(tracked, allowed_types(statement), allow_versions(statement)) if {
+grants(statement, tracked, recipient_conditions) := pairs if {
 	statement.effect == "Allow"
 	count(tracked) > 0
-	not _applies_to_no_send(recipient_conditions)
+	granted := _grants(tracked, allowed_types(statement), allow_versions(statement))
+	pairs := _without_recipients(granted, recipient_conditions)
 } else := set()
+
+# Null {"ses:Recipients": "true"} leaves an Allow only the requests that carry no recipients; a
+# condition that is false when the key is missing leaves it only the requests that carry them.
+_without_recipients(pairs, recipient_conditions) := (pairs - keyed_pairs) & _keyless(recipient_conditions) if {
+	some condition in recipient_conditions
+	recipients_absent(condition)
+} else := pairs & keyed_pairs if {
+	some condition in recipient_conditions
+	_false_without_key(condition)
+} else := pairs
+
+_keyless(recipient_conditions) := set() if {
+	some condition in recipient_conditions
+	_false_without_key(condition)
+} else := {[action, version] | some version, actions in version_actions; some action in actions} - keyed_pairs
+
+# _false_without_key holds for a condition that is false on a request without the key: Null "false",
+# ForAnyValue and the plain positive operators, unless IfExists (ForAllValues and the plain negated
+# operators are true then).
+_false_without_key(condition) if null_test(condition) == "false"
+
+_false_without_key(condition) if {
+	startswith(condition.operator, "ForAnyValue:")
+	not endswith(condition.operator, "IfExists")
+}
+
+_false_without_key(condition) if {
+	condition.operator != "Null"
+	not contains(condition.operator, ":")
+	not endswith(condition.operator, "IfExists")
+	not negated_operator(condition.operator)
+}
 
 _grants(tracked, types, versions) := {[action, version] |
 	some version in versions
@@ -957,10 +1040,6 @@ _grants(tracked, types, versions) := {[action, version] |
 	}
 }
 
-_applies_to_no_send(recipient_conditions) if {
-	some condition in recipient_conditions
-	recipients_absent(condition)
-}
 
 # --- resource perimeters ---------------------------------------------------------------------
 

@@ -417,10 +417,10 @@ _list(value) := [value] if not is_array(value)
 # _merged merges statement lists as the provider does: a statement with a Sid replaces, in place,
 # an earlier one with the same Sid; statements without a Sid are appended.
 _merged(parts) := [statement |
-	all := [raw | some part in parts; some raw in part]
-	some k, raw in all
-	_first_with_sid(all, k, raw)
-	statement := _last_with_sid(all, raw)
+	raws := [raw | some part in parts; some raw in part]
+	some k, raw in raws
+	_first_with_sid(raws, k, raw)
+	statement := _last_with_sid(raws, raw)
 ]
 
 _sid(raw) := raw.Sid if {
@@ -430,17 +430,17 @@ _sid(raw) := raw.Sid if {
 
 _first_with_sid(_, _, raw) if _sid(raw) == ""
 
-_first_with_sid(all, k, raw) if {
+_first_with_sid(raws, k, raw) if {
 	_sid(raw) != ""
-	every other in array.slice(all, 0, k) {
+	every other in array.slice(raws, 0, k) {
 		_sid(other) != _sid(raw)
 	}
 }
 
-_last_with_sid(all, raw) := raw if {
+_last_with_sid(raws, raw) := raw if {
 	_sid(raw) == ""
 } else := same[count(same) - 1] if {
-	same := [other | some other in all; _sid(other) == _sid(raw)]
+	same := [other | some other in raws; _sid(other) == _sid(raw)]
 }
 
 _statement_from_block(document, i, block) := object.union_n([

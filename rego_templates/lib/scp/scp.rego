@@ -27,12 +27,12 @@ perimeter_scps contains policy if {
 
 # guards are what each SCP Deny controls (see iam.guard), limited to the pairs whose every resource
 # it covers: an SCP stands alone, so its resource element must cover the whole resource type.
-guards := [object.union(guard, {"pairs": pairs, "policy": policy}) |
+guards := [object.union(guard, {"pairs": pairs, "blocks": pairs & guard.blocks, "policy": policy}) |
 	some policy in plan.scps
 	some statement in policy.statements
 	statement.effect == "Deny"
 	guard := iam.guard(statement, iam.tracked_actions_of(statement, plan.patterns))
-	pairs := {pair | some pair in guard.pairs; iam.guard_covers(guard, pair, null, guard.kind)}
+	pairs := {pair | some pair in guard.pairs; iam.guard_covers(guard, pair, null, "recipients")}
 	count(pairs) > 0
 ]
 
@@ -58,6 +58,5 @@ admin_only_controlled if {
 
 _admin_only_denied(pair) if {
 	some guard in guards
-	guard.kind == "block"
-	pair in guard.pairs
+	pair in guard.blocks
 }
