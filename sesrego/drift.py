@@ -34,16 +34,15 @@ from .model import Catalog, Guidance, Program
 from .sources import DEFAULT_CATALOGS, DEFAULT_GUIDANCE, Text, read_text
 
 #: The data facts (keys of ``data.sesrego.facts``) each rule's verdicts and messages depend on.
+_SUFFIXES = ("public_suffix_parents", "public_suffixes")
+_SCOPE = ("api_version_key", "api_versions", "arn_shapes", "recipient_key", "recipient_key_actions", "resource_types")
 RULE_FACTS: dict[str, tuple[str, ...]] = {
-    "SES-001": ("api_version_key", "api_versions", "considerations", "recipient_key", "send_actions",
-                "tracked_actions"),
-    "SES-002": ("recipient_key", "tracked_actions"),
-    "SES-003": ("admin_only_actions", "considerations", "tracked_actions"),
-    "SES-004": ("api_version_key", "api_versions", "considerations", "recipient_key", "send_actions",
-                "tracked_actions"),
-    "SES-005": ("api_version_key", "api_versions", "considerations", "recipient_key", "send_actions",
-                "tracked_actions"),
-    "SES-006": ("admin_only_actions", "api_version_key", "considerations", "recipient_key", "tracked_actions"),
+    "SES-001": (*_SCOPE, "considerations", *_SUFFIXES, "send_actions", "tracked_actions"),
+    "SES-002": (*_SUFFIXES, "recipient_key", "tracked_actions"),
+    "SES-003": (*_SCOPE, "admin_only_actions", "considerations", *_SUFFIXES, "tracked_actions"),
+    "SES-004": (*_SCOPE, "considerations", *_SUFFIXES, "send_actions", "tracked_actions"),
+    "SES-005": (*_SCOPE, "considerations", *_SUFFIXES, "send_actions", "tracked_actions"),
+    "SES-006": (*_SCOPE, "admin_only_actions", "considerations", "send_actions", "tracked_actions"),
     "SES-007": (),
     "SES-008": ("actions",),
 }

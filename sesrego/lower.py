@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from .errors import SourceError
 from .model import (Catalog, Consideration, ControlKind, CrossCheckItem, Example, ExamplePolicy, Guidance,
                     Program, Rule, Severity)
+from .suffixes import public_suffixes, suffix_parents
 
 #: The IAM condition key that tells SES API versions apart (used by AWS's reference SCP).
 API_VERSION_KEY = "ses:ApiVersion"
@@ -91,16 +92,58 @@ def build_facts(catalogs: Sequence[Catalog], guidance: Sequence[Guidance]) -> di
         raise SourceError("the guidance recommends more than one condition key (" + ", ".join(sorted(recipient_keys))
                           + "); sesrego's rules check one recipient key", path=guidance[0].source.name)
     tracked = set().union(*send.values(), *admin.values()) if guidance else set()
+    resource_types = _resource_types(catalogs, send, admin)
+    recipient_key = recipient_keys.pop() if recipient_keys else "ses:recipients"
     return {
         "actions": dict(sorted(actions.items())),
         "api_versions": sorted(send),
         "send_actions": {v: sorted(a) for v, a in sorted(send.items())},
         "admin_only_actions": {v: sorted(a) for v, a in sorted(admin.items())},
         "tracked_actions": sorted(tracked),
-        "recipient_key": (recipient_keys.pop() if recipient_keys else "ses:recipients"),
+        "recipient_key": recipient_key,
+        "recipient_key_actions": _keyed_actions(catalogs, send, admin, recipient_key),
         "api_version_key": API_VERSION_KEY.lower(),
         "considerations": {a: sorted(refs) for a, refs in sorted(considerations.items())},
+        "resource_types": resource_types,
+        "arn_shapes": _arn_shapes(prefix, resource_types),
+        "public_suffixes": dict(public_suffixes()),
+        "public_suffix_parents": suffix_parents(public_suffixes()),
     }
+
+
+def _resource_types(catalogs: Sequence[Catalog], send: dict[str, set[str]],
+                    admin: dict[str, set[str]]) -> dict[str, dict[str, list[str]]]:
+    """Per API version, the resource types each tracked action authorizes on: the catalog's required
+    resource types of that action on that version's page ("*" when it has none, or no page has it)."""
+    types: dict[str, dict[str, list[str]]] = {}
+    for version in sorted(send):
+        per_action: dict[str, list[str]] = {}
+        for name in sorted(send[version] | admin[version]):
+            required = {rt.name for catalog in catalogs if catalog.api_version == version
+                        for action in catalog.actions if _qualified(catalog.prefix, action.name).lower() == name
+                        for rt in action.resource_types if rt.required and rt.name}
+            per_action[name] = sorted(required) or ["*"]
+        types[version] = per_action
+    return types
+
+
+def _keyed_actions(catalogs: Sequence[Catalog], send: dict[str, set[str]], admin: dict[str, set[str]],
+                   key: str) -> dict[str, list[str]]:
+    """Per API version, the tracked actions whose requests carry the recipient key (v2
+    SendCustomVerificationEmail does not: a condition on the key behaves there as on a missing key)."""
+    return {version: sorted(name for name in send[version] | admin[version]
+                            if any(_qualified(catalog.prefix, action.name).lower() == name
+                                   and key in {k.lower() for k in action.condition_keys}
+                                   for catalog in catalogs if catalog.api_version == version
+                                   for action in catalog.actions))
+            for version in sorted(send)}
+
+
+def _arn_shapes(prefix: str, resource_types: dict[str, dict[str, list[str]]]) -> dict[str, str]:
+    """The ARN every resource of a type has, as an IAM glob: ``arn:${Partition}:ses:${Region}:${Account}:
+    <type>/<name>``, with ``*`` for each variable part (``*`` itself for actions without a resource type)."""
+    names = {name for per_action in resource_types.values() for names in per_action.values() for name in names}
+    return {name: "*" if name == "*" else f"arn:*:{prefix}:*:*:{name}/*" for name in sorted(names)}
 
 
 # --- pass 2: cross-check ------------------------------------------------------------
@@ -153,6 +196,132 @@ def cross_check(catalogs: Sequence[Catalog], guidance: Sequence[Guidance]) -> tu
 
 
 # --- pass 3: rules ------------------------------------------------------------------
+
+
+#: A semantics item of the rule reference: its title, its text (markdown) and the rules it explains.
+Semantics = tuple[str, str, tuple[str, ...]]
+
+
+def semantics(facts: dict) -> tuple[Semantics, ...]:
+    """How the rules read IAM policies, for the rule reference (``docs/rules.md``, ``sesrego rules``)."""
+    key = "ses:Recipients"
+    display = facts["actions"]
+    types = "; ".join(
+        f"API v{version}: " + ", ".join(f"{display.get(action, action)} on `{'`, `'.join(names)}`"
+                                        for action, names in sorted(per_action.items()))
+        for version, per_action in sorted(facts["resource_types"].items()))
+    all_send = ("SES-001", "SES-004", "SES-005")
+    return (
+        ("Conditions are ANDed",
+         "Several operators in one statement, and several keys under one operator, must all hold; the values of "
+         "one key are ORed (NORed under a negated operator such as `StringNotLike`). A Deny therefore guards "
+         f"recipients only when it fires for every request with an untrusted recipient: each of its `{key}` "
+         "conditions must be effective, and every other condition must be a principal exemption (below), "
+         f"`ses:ApiVersion` (which limits the Deny to those versions) or `Null {{\"{key}\": \"false\"}}`. "
+         "Anything else ANDed in (`aws:RequestedRegion`, `ses:FromAddress`, a positive principal condition, "
+         f"`Null {{\"{key}\": \"true\"}}`, which leaves the Deny nothing to deny) means it does not count, and "
+         f"an ineffective `{key}` condition in a Deny is SES-002 even beside an effective one. In an Allow it is "
+         f"the other way round: one effective `{key}` condition restricts the statement, whatever else is ANDed "
+         "to it, and a redundant ineffective one beside it is not reported.",
+         ("SES-001", "SES-002", "SES-004", "SES-005", "SES-006")),
+        ("Exact operators are exact",
+         "`StringEquals`, `StringNotEquals`, their `IgnoreCase` and `IfExists` forms compare literally: `*` and "
+         "`?` are ordinary characters there, so `StringEquals {\"ses:ApiVersion\": \"*\"}` matches no request "
+         "and its statement never applies. Only `StringLike`, `StringNotLike` and the ARN operators glob. This "
+         "holds wherever a value is compared: API versions, recipients, principals. Action names and condition "
+         "keys compare case-insensitively, `StringLike` values and ARNs case-sensitively.",
+         ("SES-001", "SES-002", "SES-004", "SES-005")),
+        (f"Which operators restrict {key}",
+         f"`{key}` is multi-valued (To, CC and BCC). In an Allow only `ForAllValues:StringLike`, "
+         "`ForAllValues:StringEquals` and `ForAllValues:StringEqualsIgnoreCase` (or their `IfExists` forms) "
+         "restrict every recipient; in a Deny only `ForAnyValue:StringNotLike`, `ForAnyValue:StringNotEquals` "
+         f"and `ForAnyValue:StringNotEqualsIgnoreCase`. AWS's pairing of `Null {{\"{key}\": \"false\"}}` "
+         "with such a condition is fine; alone, in an Allow, it restricts nothing. When an Allow's only "
+         f"`{key}` conditions are ineffective, SES-002 (deny) is reported alone, without SES-001 beside it.",
+         ("SES-001", "SES-002")),
+        ("The recipient pattern rule",
+         "For the `StringLike` operators a pattern is effective only when the part after its last `@` is a "
+         "literal domain (`ops@example.com`, `*@example.com`) or `*.` followed by a literal domain "
+         "(`*@*.example.com`), and that domain is not a public suffix (`com`, `co.uk`, `github.io`). Each of "
+         "these admits domains an attacker can register, so each is ineffective: `*@example.com*` "
+         "(`x@example.com.attacker.net`), `*@example.*`, `*@*example.com`, `*@exampl?.com`, `*example.com` "
+         "(no `@`), `*@*.com`, `*.com`. Domains compare case-insensitively. The exact operators take full "
+         "addresses (`local@domain`) or are ineffective. A `<placeholder>` left in, or (with "
+         "`config.trusted_recipients`) a pattern outside the trusted ones, is ineffective too.",
+         ("SES-002",) + all_send),
+        ("How sesrego knows public suffixes",
+         "From a snapshot of the Public Suffix List (<https://publicsuffix.org/list/>) shipped in "
+         "`sesrego/sources/public_suffix_list.dat` (MPL-2.0; its version is in `sesrego/sources/ATTRIBUTION.md`) "
+         "and compiled into `data.sesrego.facts.public_suffixes`, an object keyed by rule. A domain is a public "
+         "suffix when it has one label (the list's implicit `*` rule), when the list names it (ICANN or private "
+         "section), or when it sits under a `*.` wildcard rule and no `!` exception rule takes it back. "
+         "Internationalised rules are kept in both their Unicode and `xn--` forms. A `*.` pattern also needs a "
+         "domain with no public suffix below it (`data.sesrego.facts.public_suffix_parents`): `*@*.kawasaki.jp` "
+         "admits `x@evil.foo.kawasaki.jp`.",
+         ("SES-002",)),
+        ("What an exemption is",
+         "A condition exempts principals from a Deny, which then still applies to everyone else, when it is a "
+         "negated operator (`StringNotEquals*`, `StringNotLike*`, `ArnNotEquals*`, `ArnNotLike*`) on a principal "
+         "key (`aws:PrincipalArn`, `aws:PrincipalTag/…`, `aws:PrincipalAccount`, …), or "
+         "`Bool`/`BoolIfExists {\"aws:PrincipalIsAWSService\": \"false\"}`, which exempts AWS services. A "
+         "positive condition on a principal key (`StringEquals aws:PrincipalTag/team: interns`) selects the only "
+         "principals the Deny hits, so it is no control. A negated `aws:PrincipalOrgID` or "
+         "`aws:PrincipalOrgPaths` exempts every principal of the organization (every principal an SCP governs), "
+         "so it is no control either.",
+         ("SES-001", "SES-003", "SES-004", "SES-005", "SES-006")),
+        ("Resource scope",
+         f"Each action authorizes on the resource types its catalog lists for that API version ({types}); SES "
+         "ARNs are `arn:${Partition}:ses:${Region}:${Account}:<type>/<name>`. An Allow grants an action only where "
+         "its `Resource` may match those ARNs (`arn:aws:s3:::bucket` grants no SES send). A Deny covers an action "
+         "when its `Resource` matches every ARN of the type (`*`, `arn:aws:ses:*:*:identity/*`, "
+         "`arn:aws:ses:*:*:*`, in any partition), when its `NotResource` cannot match the type's ARNs (AWS's "
+         "perimeter SCP uses `NotResource`), or, in the same policy, when it matches every ARN the guarded "
+         "Allow's `Resource` can match. In a resource policy the Deny's `Principal` must also cover the Allow's "
+         "(`*`, or the same principals). When coverage cannot be shown, the Deny does not count.",
+         ("SES-001", "SES-003", "SES-004", "SES-005", "SES-006")),
+        ("API versions",
+         "An Allow limited by `ses:ApiVersion` grants only those versions, and a Deny so limited covers only "
+         "those: findings are computed per action and API version, from the statement's own versions. SES-004 "
+         "keeps reporting each uncovered action per API version, next to SES-005 on the statement whose "
+         "version limit leaves them out.",
+         ("SES-001", "SES-003", "SES-004", "SES-005", "SES-006")),
+        ("Which Denies count, and where",
+         "A Deny with no condition, or only exemptions and `ses:ApiVersion`, removes what it covers: "
+         "`Allow ses:*` with `Deny ses:Send*` gets no SES-001, nor SES-003 when the Deny also covers "
+         "SendCustomVerificationEmail; in an SCP it is the strongest recipient control (SES-004, SES-005) and the "
+         "administrator control (SES-006). A Deny counts for the Allows of its own policy, and for the inline "
+         "policies of the same role, user or group (`aws_iam_role_policy`, a role's `inline_policy` blocks), "
+         "joined by the principal's name or a configuration reference (`role = aws_iam_role.app.id`); when "
+         "neither resolves, it does not count. Managed policies keep the same-policy rule, because they can be "
+         "attached outside the plan. An SCP's Deny counts for the whole organization; a resource control "
+         "policy never does.",
+         ("SES-001", "SES-003", "SES-004", "SES-005", "SES-006")),
+        ("Administrators",
+         "`config.administrators` patterns match the principal a policy is attached to: its role, user or group "
+         "name; its ARN where the plan knows it, else `arn:aws:iam::<any account>:role<path><name>` (only an "
+         "account wildcard matches), so ARN patterns work for roles created in the same plan; and its Terraform "
+         "address. They never match the policy's own name. A managed policy (`aws_iam_policy`) is exempt only "
+         "when the plan attaches it to at least one principal and every attachment is to an administrator "
+         "(`aws_iam_*_policy_attachment`, `aws_iam_policy_attachment`, `managed_policy_arns`, "
+         "`*_policy_attachments_exclusive`). A resource-policy statement is exempt only when every principal it "
+         "grants to is an administrator.",
+         ("SES-003",)),
+        ("What a resource perimeter is",
+         "A resource-perimeter SCP statement is a Deny with: every action (`Action \"*\"`, a `NotAction` that "
+         "leaves the send actions in, or actions of at least three services); every resource (`Resource \"*\"` "
+         "or a `NotResource`, as AWS's perimeter excludes AWS-owned ARNs); and a negated condition on "
+         "`aws:ResourceOrgID`, `aws:ResourceOrgPaths` or `aws:ResourceAccount` (other keys may be ANDed in, as "
+         "AWS's `ec2:Owner` is). A Deny on a few named resources, or the actions of one or two services, is a "
+         "targeted guard, not a perimeter, and triggers neither SES-004 nor SES-006.",
+         ("SES-004", "SES-006")),
+        ("Lookalike service prefixes",
+         "IAM knows no `sesv2:`, `ses-v2:`, `SES_V1:` or `ses2:` prefix: SES v2 actions use `ses:`, so such names "
+         "grant nothing and, in a Deny, protect nothing. A prefix is a lookalike when, compared "
+         "case-insensitively, it is not `ses` but becomes `ses` once `-` and `_` and a trailing `v`+digits or "
+         "digits are removed.",
+         ("SES-008",)),
+    )
+
 
 
 def _policy(*statements: dict) -> str:
@@ -215,9 +384,11 @@ def build_rules(facts: dict, guidance: Sequence[Guidance]) -> tuple[Rule, ...]:
         Rule(
             id="SES-001", slug="ses_001", template="ses_001.rego.j2",
             title=f"SES sending allowed without a {key} restriction",
-            description=(f"An identity or resource policy allows {', '.join(all_send)} without an effective {key} "
-                         f"condition, so the principal can mail any address: SES sends outside IAM, and the "
-                         f"aws:ResourceOrgID resource perimeter does not restrict the recipients."),
+            description=(f"An identity or resource policy allows {', '.join(all_send)} without any {key} "
+                         f"condition, and no Deny in its scope denies those actions (per API version and resource) "
+                         f"to untrusted recipients or altogether, so the principal can mail any address: SES sends "
+                         f"outside IAM, and the aws:ResourceOrgID resource perimeter does not restrict the "
+                         f"recipients."),
             severity=Severity.WARN, attested_severity=Severity.INFO, considerations=cond_refs,
             remediation=(f"Add \"Condition\": {{\"ForAllValues:StringLike\": {{\"{key}\": [\"*@<your domain>\"]}}}} "
                          f"to the Allow, or deny untrusted recipients in an SCP and attest it with "
@@ -231,9 +402,12 @@ def build_rules(facts: dict, guidance: Sequence[Guidance]) -> tuple[Rule, ...]:
             id="SES-002", slug="ses_002", template="ses_002.rego.j2",
             title=f"Ineffective {key} condition",
             description=(f"A policy carries a {key} condition that restricts nothing: {key} is multi-valued (To, CC "
-                         f"and BCC), so an Allow must use ForAllValues:StringLike or ForAllValues:StringEquals and a "
-                         f"Deny ForAnyValue:StringNotLike or ForAnyValue:StringNotEquals; a pattern that matches "
-                         f"every address, or a template placeholder left in, also restricts nothing."),
+                         f"and BCC), so an Allow must use ForAllValues:StringLike, ForAllValues:StringEquals or "
+                         f"ForAllValues:StringEqualsIgnoreCase and a Deny ForAnyValue:StringNotLike, "
+                         f"ForAnyValue:StringNotEquals or ForAnyValue:StringNotEqualsIgnoreCase; a pattern that "
+                         f"admits domains anyone can register (a wildcard in the domain, a public suffix, no @), an "
+                         f"exact value that is not a full address, or a template placeholder left in also "
+                         f"restricts nothing."),
             severity=Severity.DENY, attested_severity=None, considerations=cond_refs,
             remediation=(f"In an Allow use ForAllValues:StringLike on {key}; in a Deny use "
                          f"ForAnyValue:StringNotLike; list only your trusted domains, with placeholders replaced."),
@@ -247,8 +421,9 @@ def build_rules(facts: dict, guidance: Sequence[Guidance]) -> tuple[Rule, ...]:
             id="SES-003", slug="ses_003", template="ses_003.rego.j2",
             title=f"{', '.join(admin_only)} allowed to non-administrators",
             description=(f"An identity or resource policy allows {', '.join(admin_only)} (explicitly, by wildcard "
-                         f"or through NotAction) to principals that are not configured as administrators. The "
-                         f"guidance recommends keeping it for administrators only."),
+                         f"or through NotAction, in some API version, and not removed by a Deny in its scope) to "
+                         f"principals that are not configured as administrators. The guidance recommends keeping it "
+                         f"for administrators only."),
             severity=Severity.WARN, attested_severity=None, considerations=admin_refs,
             remediation=(f"Remove {', '.join(admin_only)} from the policy (narrow ses:* and ses:Send* wildcards), "
                          f"or list the principal in config.administrators if it is an administrator."),
@@ -261,10 +436,11 @@ def build_rules(facts: dict, guidance: Sequence[Guidance]) -> tuple[Rule, ...]:
         Rule(
             id="SES-004", slug="ses_004", template="ses_004.rego.j2",
             title=f"Resource perimeter SCP without the SES {key} control",
-            description=(f"The plan holds a resource-perimeter SCP (a Deny on aws:ResourceOrgID), but its SCPs do "
-                         f"not deny every recipient-controlled send action ({', '.join(all_send)}, per API version) "
-                         f"with an effective {key} condition, so the perimeter does not cover mail to untrusted "
-                         f"recipients."),
+            description=(f"The plan holds a resource-perimeter SCP (a Deny on every action and resource unless "
+                         f"aws:ResourceOrgID, aws:ResourceOrgPaths or aws:ResourceAccount is trusted), but its SCPs "
+                         f"do not deny every recipient-controlled send action ({', '.join(all_send)}, per API "
+                         f"version) to untrusted recipients, with an effective {key} condition or altogether, so the "
+                         f"perimeter does not cover mail to untrusted recipients."),
             severity=Severity.DENY, attested_severity=None, considerations=cond_refs,
             remediation=(f"Attach an SCP with AWS's PreventUntrustedSESv1Emails and PreventUntrustedSESv2Emails "
                          f"statements (ForAnyValue:StringNotLike on {key}, one per {API_VERSION_KEY}), or attest "
@@ -290,8 +466,9 @@ def build_rules(facts: dict, guidance: Sequence[Guidance]) -> tuple[Rule, ...]:
         Rule(
             id="SES-006", slug="ses_006", template="ses_006.rego.j2",
             title=f"Resource perimeter SCP without the {', '.join(admin_only)} control",
-            description=(f"The plan holds a resource-perimeter SCP, but no SCP denies {', '.join(admin_only)} to "
-                         f"everyone except administrators (a Deny whose conditions only exempt principals)."),
+            description=(f"The plan holds a resource-perimeter SCP, but no SCP denies {', '.join(admin_only)}, in "
+                         f"every API version and on every resource, to everyone except administrators (a Deny whose "
+                         f"conditions only exempt principals)."),
             severity=Severity.DENY, attested_severity=None, considerations=admin_refs,
             remediation=(f"Attach AWS's PreventUntrustedSESVerificationEmails statement: Deny {', '.join(admin_only)} "
                          f"unless aws:PrincipalTag/dp:exclude:resource is \"true\"."),
@@ -315,8 +492,9 @@ def build_rules(facts: dict, guidance: Sequence[Guidance]) -> tuple[Rule, ...]:
             id="SES-008", slug="ses_008", template="ses_008.rego.j2",
             title="Unknown SES action name",
             description=("A policy names an ses: action that matches no action of any SES catalog (SES v1, v2, "
-                         "Mail Manager, Pinpoint Email). A typo grants nothing in an Allow and, worse, protects "
-                         "nothing in a Deny."),
+                         "Mail Manager, Pinpoint Email), or uses a lookalike of the ses: prefix such as sesv2:, "
+                         "ses-v2: or ses2: (SES v2 actions use ses:). A typo grants nothing in an Allow and, worse, "
+                         "protects nothing in a Deny."),
             severity=Severity.WARN, attested_severity=None, considerations=(),
             remediation=("Correct the action name; `sesrego actions PATTERN` lists the SES actions a name or wildcard "
                          "matches in every catalog, and suggests the closest names."),

@@ -20,12 +20,14 @@ keeps.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -398,9 +400,14 @@ def _pool_round(run: _Run, sources: list[Source], pending: list[int], evaluator:
     broken: list[int] = []
     try:
         futures = []
-        for i in pending:
-            task_run = run if sources[i].kind == "stdin" else dataclasses.replace(run, stdin=None)
-            futures.append((i, pool.submit(_scan_one, sources[i], task_run)))
+        with _interrupts_deferred():  # workers are started by submit()
+            for n, i in enumerate(pending):
+                task_run = run if sources[i].kind == "stdin" else dataclasses.replace(run, stdin=None)
+                try:
+                    futures.append((i, pool.submit(_scan_one, sources[i], task_run)))
+                except BrokenProcessPool:  # a worker died while the rest were being handed out
+                    broken.extend(pending[n:])
+                    break
         for i, future in futures:
             try:
                 outputs[i] = future.result()
@@ -415,8 +422,29 @@ def _pool_round(run: _Run, sources: list[Source], pending: list[int], evaluator:
     except BaseException:
         _terminate(pool)
         raise
-    pool.shutdown(wait=True)
+    if broken:
+        _terminate(pool)  # a broken pool's other workers may never exit on their own
+    else:
+        pool.shutdown(wait=True)
     return broken
+
+
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Hold Ctrl-C (SIGINT) back while workers start, and keep it from the workers for good.
+
+    A worker interrupted while it reads its start-up data from this process prints a traceback
+    of its own; so SIGINT is blocked while they are started (workers inherit the blocked signal:
+    this process stops them), and a Ctrl-C that came meanwhile is delivered here afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:

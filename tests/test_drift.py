@@ -43,11 +43,15 @@ def test_seed_catalog_against_the_current_one_names_the_changes():
     assert "SendEmail: resource types gained configuration-set" in out
     assert "resolved: reviewed-api-missing 1 PutConfigurationSetDeliveryOptions" in out
     # The v2 catalog already defines ses:PutConfigurationSetDeliveryOptions and the guidance is the
-    # same, so data.sesrego.facts and every rule are unchanged: nothing to gate on.
-    assert result.exit_code == 0, out
-    assert "nothing that affects the rules changed" in out
-    # The gained key is news, not a problem: it is not listed as needing attention.
-    assert "Needs attention" not in out and "Noted (good to know; no rule changes behaviour):" in out
+    # same, but the current page makes SendTemplatedEmail and SendBulkTemplatedEmail authorize on a
+    # template too: the rules scope grants and Denies by resource type, so they change behaviour.
+    assert "resource_types: changed 1" in out
+    assert "SES-001: facts.resource_types changed 1" in out and "SES-008" not in out.split("Rules that change")[1]
+    assert result.exit_code == 1, out
+    # The gained key is news, not a problem: it is listed apart from what changes rules.
+    assert "Noted (good to know; no rule changes behaviour):" in out
+    noted = out.split("Noted (good to know; no rule changes behaviour):")[1]
+    assert "SendEmail (API v1) now lists ses:ApiVersion" in noted.split("Cross-check")[0]
 
 
 def test_seed_catalog_against_the_current_one_as_json():
@@ -57,8 +61,9 @@ def test_seed_catalog_against_the_current_one_as_json():
     assert v1["actions_added"] == ["PutConfigurationSetDeliveryOptions"] and v1["actions_removed"] == []
     assert v1["condition_keys"]["SendEmail"] == {"gained": ["ses:ApiVersion"], "lost": []}
     assert v1["access_level"]["VerifyEmailIdentity"] == {"old": "Read", "new": "Write"}
-    assert report["rules"] == {"added": [], "removed": [], "changed": {}}
-    assert report["exit_status"] == result.exit_code == 0
+    assert report["facts"]["resource_types"]["changed"] == ["1"]
+    assert set(report["rules"]["changed"]) == {"SES-001", "SES-003", "SES-004", "SES-005", "SES-006"}
+    assert report["exit_status"] == result.exit_code == 1
     assert report["changed"] is True and report["new"].endswith("with ses-v1-current.md")
 
 
@@ -122,7 +127,7 @@ def test_two_bundles_compare_their_recorded_sources(tmp_path):
         args += ["--catalog", path]
     assert runner.invoke(cli, args).exit_code == 0
     result = diff(old, new)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # resource types changed (see above)
     assert f"bundle {old} -> bundle {new}" in result.stdout
     assert "actions added: PutConfigurationSetDeliveryOptions" in result.stdout
     assert "No change." in diff(old, old).stdout
