@@ -108,7 +108,9 @@ written(statement) := _list(statement.raw.Action) if not statement.not_action
 
 # conditions are the statement's conditions as {operator, key (lower case), values (strings)}.
 # A Condition that is not an object of objects contributes nothing (IAM would reject it).
-conditions(statement) := condition_list(object.get(statement.raw, "Condition", null))
+conditions(statement) := statement.conditions if {
+	is_array(statement.conditions) # a statement read with its unknowns at their broadest (possible_guard)
+} else := condition_list(object.get(statement.raw, "Condition", null))
 
 # condition_list reads a Condition element (a function of its value alone, so the engine computes
 # it once per distinct Condition).
@@ -948,6 +950,8 @@ _restricts(statement, recipient, pair) if {
 }
 
 _restricting(_, condition) if recipients_present(condition)
+
+_restricting(_, condition) if condition.assumed # an unknown value that may be an effective pattern
 
 _restricting(statement, condition) if effective_recipient_condition(statement, condition)
 
