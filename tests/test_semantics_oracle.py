@@ -157,9 +157,9 @@ def _decidable(statements: list[dict]) -> bool:
         not str(p).startswith("arn:aws:s3") for s in denies for p in oracle._as_list(s.get("NotResource", [])))
     other_keys = [key for s in denies for key in _other_keys([s])]
     joint_conditions = len(other_keys) != len(set(other_keys))
-    # An Allow that tests the region beside a Resource that names one: the request's region is the ARN's.
+    # A statement that tests the region beside a Resource that names one: the request's region is the ARN's.
     region_against_arn = any("aws:requestedregion" in {k.lower() for k in keys}
-                             for s in allows for keys in s.get("Condition", {}).values())
+                             for s in statements for keys in s.get("Condition", {}).values())
     return (all(_conditions_on(s, "aws:principal") <= 1 and one_test_per_key(s) for s in allows)
             and all(recipient_operators(s) <= _DENY_OPERATORS for s in denies)
             and all(recipient_operators(s) <= _ALLOW_OPERATORS for s in allows)

@@ -1,15 +1,13 @@
-# METADATA
-# title: IAM policy semantics with unknown values
-# description: |
-#   Reads policy documents whose unknown values are marked ({"$unknown": [expressions], "like": glob},
-#   see docs/plan-extension.md) and answers the statement questions twice: what a statement certainly
-#   does, whatever the unknowns are, and what it possibly does, for some value of them. A rule reports
-#   a finding when the certain answer holds, and leaves it undecided (SES-007) when only the possible
-#   one does. The value domain: an unknown Resource or Principal in an Allow may match what the
-#   statement's actions need; a Deny with an unknown anywhere is never a certain guard, only a
-#   possible one; a string with unknown parts keeps its known parts (like).
-#   Only marked documents are read here: policies known in full take the plain path.
-# scope: subpackages
+# IAM policy semantics with unknown values (part of package sesrego.lib.iam; its METADATA is in iam.rego).
+#
+# Reads policy documents whose unknown values are marked ({"$unknown": [expressions], "like": glob},
+# see docs/plan-extension.md) and answers the statement questions twice: what a statement certainly
+# does, whatever the unknowns are, and what it possibly does, for some value of them. A rule reports a
+# finding when the certain answer holds, and leaves it undecided (SES-007) when only the possible one
+# does. The value domain: an unknown Resource or Principal in an Allow may match what the statement's
+# actions need; a Deny with an unknown anywhere is never a certain guard, only a possible one; a string
+# with unknown parts keeps its known parts (like). Only marked documents are read here: policies known
+# in full take the plain path.
 package sesrego.lib.iam
 
 import rego.v1
@@ -189,8 +187,12 @@ _definite_recipients(conditions) := [condition | some condition in conditions; c
 # _effectiveness are the possible outcomes of one ses:Recipients condition: "effective",
 # "ineffective" or both. A wrong operator, or a known value that admits untrusted recipients, is
 # ineffective whatever the unknown values are; an unknown value may be anything its like allows.
-_effectiveness(statement, condition) := {"ineffective"} if {
-	_certain_problem(statement.effect, condition)
+_effectiveness(statement, condition) := _either_effect(condition) if {
+	statement.effect == "?"
+} else := _known_effectiveness(statement.effect, condition)
+
+_known_effectiveness(effect, condition) := {"ineffective"} if {
+	_certain_problem(effect, condition)
 } else := {"effective"} if {
 	not condition.unknown
 } else := {"effective"} if {
@@ -199,6 +201,12 @@ _effectiveness(statement, condition) := {"ineffective"} if {
 		_decided_pattern(condition.operator, like)
 	}
 } else := {"effective", "ineffective"}
+
+# With an unknown Effect, a condition may be read as an Allow's or as a Deny's.
+_either_effect(condition) := {outcome |
+	some effect in _effects
+	some outcome in _known_effectiveness(effect, condition)
+}
 
 _certain_problem(effect, condition) := problem if {
 	effect in _effects
@@ -291,11 +299,63 @@ _problem_text(statement, condition) := problem if {
 # values, or an unknown condition key, may limit it to no version (must) or to every one (may).
 marked_grants(statement, tracked, conditions, "may") := set() if {
 	not statement.effect in {"Allow", "?"}
-} else := _grants(tracked, allowed_types(_resources_broadest(statement, "may")), _marked_versions(conditions, "may"))
+} else := _recipients_allow(
+	_grants(tracked, allowed_types(_resources_broadest(statement, "may")), _marked_versions(conditions, "may")),
+	conditions,
+	"certainly",
+)
 
 marked_grants(statement, tracked, conditions, "must") := set() if {
 	statement.effect != "Allow"
-} else := _grants(tracked, allowed_types(_resources_broadest(statement, "must")), _marked_versions(conditions, "must"))
+} else := _recipients_allow(
+	_grants(tracked, allowed_types(_resources_broadest(statement, "must")), _marked_versions(conditions, "must")),
+	conditions,
+	"possibly",
+)
+
+# As for a known Allow (_without_recipients), Null "true" leaves only the requests without recipients
+# and a condition false on a missing key only those with them: "certainly" removes what every value
+# removes (may grant), "possibly" what some value removes (must grant).
+_recipients_allow(pairs, conditions, mode) := (pairs - _removed_keyed(conditions, mode)) - _removed_keyless(
+	conditions,
+	mode,
+)
+
+_removed_keyed(conditions, mode) := keyed_pairs if {
+	some condition in conditions
+	_null_true(condition, mode)
+} else := set()
+
+_removed_keyless(conditions, mode) := _all_pairs - keyed_pairs if {
+	some condition in conditions
+	_false_on_missing(condition, mode)
+} else := set()
+
+_all_pairs := {[action, version] | some version, actions in version_actions; some action in actions}
+
+_null_true(condition, _) if {
+	condition.key == facts.recipient_key
+	not condition.unknown
+	recipients_absent(_known_part(condition))
+}
+
+_null_true(condition, "possibly") if {
+	condition.key == facts.recipient_key
+	condition.operator == "Null"
+	condition.unknown
+}
+
+_null_true(condition, "possibly") if condition.key == "?"
+
+_false_on_missing(condition, _) if {
+	condition.key == facts.recipient_key
+	not _unknown_null(condition)
+	_false_without_key(_known_part(condition))
+}
+
+_false_on_missing(condition, "possibly") if _unknown_null(condition)
+
+_false_on_missing(condition, "possibly") if condition.key == "?"
 
 _resources_broadest(statement, mode) := {"raw": {"Resource": _broadest(statement.raw.Resource)}} if {
 	"Resource" in object.keys(statement.raw)
@@ -377,7 +437,9 @@ _narrowest_element(raw, element) := {element: [_narrowest_excluded(item) | some 
 # ses:ApiVersion value may cover every version; an unknown condition key may be no condition at all.
 # A known condition that no value makes a guard (aws:RequestedRegion, a positive principal test)
 # still makes it none.
-possible_guard(statement, tracked) := guard(broadest, tracked) if {
+possible_guard(statement, tracked) := object.union(guard(broadest, tracked), {
+	"versions_unknown": _versions_unknown(statement),
+}) if {
 	statement.effect in {"Deny", "?"}
 	broadest := {
 		"index": statement.index,
@@ -393,6 +455,13 @@ possible_guard(statement, tracked) := guard(broadest, tracked) if {
 		],
 	}
 }
+
+# _versions_unknown says whether a statement's API versions depend on an unknown value.
+_versions_unknown(statement) := true if {
+	some condition in marked_conditions(statement)
+	condition.key in {"?", facts.api_version_key}
+	condition.unknown
+} else := false
 
 _broadest_deny(raw) := object.union(
 	object.remove(raw, ["Effect", "Condition", "Resource", "NotResource", "Principal", "NotPrincipal"]),
@@ -424,7 +493,13 @@ _may_be_absent(condition) if {
 	condition.unknown
 }
 
-_broadest_condition(condition) := object.union(_known_part(condition), {"assumed": true}) if {
+_broadest_condition(condition) := {"operator": "Null", "key": condition.key, "values": ["false"]} if {
+	_unknown_null(condition)
+} else := object.union(_known_part(condition), {"values": ["false"]}) if {
+	condition.key == "aws:principalisawsservice"
+	condition.operator in {"Bool", "BoolIfExists"}
+	condition.unknown
+} else := object.union(_known_part(condition), {"assumed": true}) if {
 	condition.key == facts.recipient_key
 	condition.unknown
 	not _certain_problem("Deny", condition)
@@ -440,7 +515,9 @@ possible_perimeter(statement, patterns) if {
 		"raw": _broadest_deny(statement.raw),
 		"effect": "Deny",
 		"not_action": statement.not_action,
-		"patterns": array.concat(statement.patterns, [lower(_at_most(unknown)) | some unknown in statement.action_unknowns]),
+		"patterns": array.concat(statement.patterns, [lower(_at_most(unknown)) |
+			some unknown in statement.action_unknowns
+		]),
 		"conditions": [_perimeter_condition(condition) | some condition in marked_conditions(statement)],
 	}
 	perimeter_statement(broadest, patterns)

@@ -82,8 +82,10 @@ _unknown_inline_policies := [policy |
 	some policy in _unknown_inline_blocks(change)
 ]
 
-_unknown_inline_blocks(change) := [_policy(change, "identity", ["inline_policy", j, "policy"], sprintf("inline_policy[%d].policy", [j])) |
+_unknown_inline_blocks(change) := [policy |
 	some j, _ in blocks
+	attribute := sprintf("inline_policy[%d].policy", [j])
+	policy := _policy(change, "identity", ["inline_policy", j, "policy"], attribute)
 ] if {
 	blocks := _config_resource(change).expressions.inline_policy
 	is_array(blocks)
@@ -250,7 +252,7 @@ _possible_guards := {scope: scoped | some scope, scoped in possible_guards}
 # A certain guard must cover the broadest scope the Allow may have; a possible one, the narrowest.
 # For a statement without unknowns the two coincide.
 
-send_verdicts := object.union(_known_verdicts(iam.send_pairs, "recipients"), {k: {"certain": certain, "possible": possible} |
+send_verdicts := object.union(_known_verdicts(iam.send_pairs, "recipients"), {k: _verdict(certain, possible) |
 	some k in _uncertain_entries
 	entry := ses_entries[k]
 	entry.policy.kind in {"identity", "resource"}
@@ -268,7 +270,7 @@ send_verdicts := object.union(_known_verdicts(iam.send_pairs, "recipients"), {k:
 	}
 })
 
-admin_only_verdicts := object.union(_known_verdicts(iam.admin_only_pairs, "block"), {k: {"certain": certain, "possible": possible} |
+admin_only_verdicts := object.union(_known_verdicts(iam.admin_only_pairs, "block"), {k: _verdict(certain, possible) |
 	some k in _uncertain_entries
 	entry := ses_entries[k]
 	entry.policy.kind in {"identity", "resource"}
@@ -283,6 +285,8 @@ admin_only_verdicts := object.union(_known_verdicts(iam.admin_only_pairs, "block
 		not guarded(others, entry.narrowest, pair, "block")
 	}
 })
+
+_verdict(certain, possible) := {"certain": certain, "possible": possible}
 
 # The fast path: known statements when no Deny has unknown values, where certain and possible agree.
 # (SES-001 asks for no ses:Recipients condition; SES-003 does not.)
@@ -379,7 +383,10 @@ _unknown(change, path) if {
 	object.get(_after_unknown(change), array.slice(path, 0, n), false) == true
 }
 
-_unknown_reason(change, path, attribute) := sprintf("its value depends on %s, which is not known until apply", [expression]) if {
+_unknown_reason(change, path, attribute) := sprintf(
+	"its value depends on %s, which is not known until apply",
+	[expression],
+) if {
 	expression := change.sesrego.unresolved[attribute]
 	is_string(expression)
 } else := "its value is not known until apply" if {
@@ -505,7 +512,12 @@ _module_path(change) := [step |
 # When a policy is unknown because the aws_iam_policy_document it renders is read during
 # apply, the document's statement blocks are still in the plan: evaluate those instead, merged
 # with its source_policy_documents and override_policy_documents as the provider merges them.
-_policy_document_for(change, path) := referenced_change(change, _expression_path(change, path), "data", "aws_iam_policy_document")
+_policy_document_for(change, path) := referenced_change(
+	change,
+	_expression_path(change, path),
+	"data",
+	"aws_iam_policy_document",
+)
 
 # The configuration path of a policy argument: a role's inline_policy blocks are matched by name.
 _expression_path(change, path) := ["inline_policy", j, "policy"] if {
@@ -527,7 +539,10 @@ _from_document(document) := object.union(
 	normalized.statements
 } else := {"status": "unverifiable", "reason": _document_reason(document)}
 
-_document_reason(document) := sprintf("it renders %s, whose %s is not known until apply", [document.address, field]) if {
+_document_reason(document) := sprintf(
+	"it renders %s, whose %s is not known until apply",
+	[document.address, field],
+) if {
 	some field in ["source_policy_documents", "override_policy_documents"]
 	_contains_true(_after_unknown(document)[field])
 } else := sprintf("it renders %s, which merges a document that is not an IAM policy", [document.address]) if {
@@ -561,8 +576,14 @@ _contains_true(value) if {
 # _document_parts are the statement lists the provider merges, in order: each source document,
 # the statement blocks, each override document.
 _document_parts(document) := parts if {
-	sources := [statements | some text in _documents(document, "source_policy_documents"); statements := _document_statements(text)]
-	overrides := [statements | some text in _documents(document, "override_policy_documents"); statements := _document_statements(text)]
+	sources := [statements |
+		some text in _documents(document, "source_policy_documents")
+		statements := _document_statements(text)
+	]
+	overrides := [statements |
+		some text in _documents(document, "override_policy_documents")
+		statements := _document_statements(text)
+	]
 	count(sources) + count(overrides) == count(_merge_inputs(document))
 	blocks := [_statement_from_block(document, i, block) |
 		some i, block in _block_list(_after(document), "statement")
@@ -637,6 +658,8 @@ _statement_from_block(document, i, block) := _marker(document, sprintf("statemen
 	_block_condition(document, i, block),
 ])
 
+_field_marker(document, i, field) := _marker(document, sprintf("statement[%d].%s", [i, field]))
+
 _block_unknown(document, path) if object.get(_after_unknown(document), array.concat(["statement"], path), false) == true
 
 # _marker stands for an unknown value of the document: it depends on the expression the reader names
@@ -710,7 +733,7 @@ _present(value) if {
 	count(value) > 0
 }
 
-_block_principals(document, i, block, field, element) := {element: _marker(document, sprintf("statement[%d].%s", [i, field]))} if {
+_block_principals(document, i, block, field, element) := {element: _field_marker(document, i, field)} if {
 	_block_unknown(document, [i, field])
 } else := {element: {type: identifiers |
 	some principal in _block_list(block, field)
@@ -725,7 +748,7 @@ _block_principals(document, i, block, field, element) := {element: _marker(docum
 	count(_block_list(block, field)) > 0
 } else := {}
 
-_principal_identifiers(document, i, field, k, other) := [_marker(document, sprintf("statement[%d].%s", [i, field]))] if {
+_principal_identifiers(document, i, field, k, other) := [_field_marker(document, i, field)] if {
 	_block_unknown(document, [i, field, k, "identifiers"])
 } else := [_identifier(document, i, field, k, n, identifier) | some n, identifier in _block_list(other, "identifiers")]
 
@@ -771,11 +794,13 @@ _condition_values(document, i, test, variable) := [value |
 	some value in _condition_block_values(document, i, j, condition)
 ]
 
-_condition_block_values(document, i, j, _) := [_marker(document, sprintf("statement[%d].condition[%d].values", [i, j]))] if {
+_condition_block_values(document, i, j, condition) := [_values_marker(document, i, j)] if {
 	_block_unknown(document, [i, "condition", j, "values"])
-} else := [_condition_value(document, i, j, n, value) | some n, value in _block_list(_block_at(document, i).condition[j], "values")]
+} else := [_condition_value(document, i, j, n, value) | some n, value in _block_list(condition, "values")]
 
-_condition_value(document, i, j, n, value) := _marker(document, sprintf("statement[%d].condition[%d].values", [i, j])) if {
+_values_marker(document, i, j) := _marker(document, sprintf("statement[%d].condition[%d].values", [i, j]))
+
+_condition_value(document, i, j, n, value) := _values_marker(document, i, j) if {
 	_block_unknown(document, [i, "condition", j, "values", n])
 } else := value
 
@@ -832,7 +857,8 @@ principals_named[key] contains i if {
 principal_key(index) := key if {
 	policy := readable_policies[index]
 	policy.resource_type == "aws_iam_role"
-	key := _principal_key_of(policy.change.type, policy.change.address, object.get(policy.change.change, ["after", "name"], null))
+	name := object.get(policy.change.change, ["after", "name"], null)
+	key := _principal_key_of(policy.change.type, policy.change.address, name)
 } else := concat("/", [spec.type, name]) if {
 	policy := readable_policies[index]
 	spec := _principal_argument[policy.resource_type]
@@ -845,7 +871,9 @@ principal_key(index) := key if {
 	_kept(change)
 }
 
-_principal_key_of(type, address, name) := concat("/", [type, name]) if is_string(name) else := concat(" ", [type, address])
+_principal_key_of(type, address, name) := concat("/", [type, name]) if {
+	is_string(name)
+} else := concat(" ", [type, address])
 
 # principal_names are the names an administrator pattern may match for a principal: its name,
 # its ARN (where the plan does not know it, arn:aws:iam::<any account>:<role|user|group><path><name>,
@@ -936,7 +964,22 @@ undecided contains item if {
 	}
 }
 
-_unless(pairs, true) := set()
+# An unknown condition key may be an ineffective ses:Recipients condition.
+undecided contains item if {
+	some entry in marked_statements
+	count(entry.tracked) > 0
+	some condition in entry.conditions
+	condition.key == "?"
+	item := {
+		"policy_index": entry.policy_index,
+		"statement": iam.ref(entry.statement),
+		"rule": "SES-002",
+		"actions": entry.tracked,
+		"expressions": entry.statement.expressions,
+	}
+}
+
+_unless(_, true) := set()
 
 _unless(pairs, false) := pairs
 
@@ -991,8 +1034,14 @@ _attachments := {
 		"policies": ["policy_arn"],
 		"principals": {"aws_iam_role": ["roles"], "aws_iam_user": ["users"], "aws_iam_group": ["groups"]},
 	},
-	"aws_iam_role_policy_attachments_exclusive": {"policies": ["policy_arns"], "principals": {"aws_iam_role": ["role_name"]}},
-	"aws_iam_user_policy_attachments_exclusive": {"policies": ["policy_arns"], "principals": {"aws_iam_user": ["user_name"]}},
+	"aws_iam_role_policy_attachments_exclusive": {
+		"policies": ["policy_arns"],
+		"principals": {"aws_iam_role": ["role_name"]},
+	},
+	"aws_iam_user_policy_attachments_exclusive": {
+		"policies": ["policy_arns"],
+		"principals": {"aws_iam_user": ["user_name"]},
+	},
 	"aws_iam_group_policy_attachments_exclusive": {
 		"policies": ["policy_arns"],
 		"principals": {"aws_iam_group": ["group_name"]},

@@ -101,9 +101,10 @@ _possible_perimeter(statement) if {
 	iam.perimeter_statement(statement, plan.patterns)
 }
 
-possible_guards := [_covered(guard, policy) |
+possible_guards := [object.union(_covered(guard, policy), {"with_policy": with_policy}) |
 	some [policy, statement] in uncertain_statements
 	guard := _possible_guard(statement)
+	with_policy := object.get(statement, "marked", false) == false
 ]
 
 _possible_guard(statement) := iam.possible_guard(statement, iam.tracked_may(statement, plan.patterns)) if {
@@ -137,6 +138,33 @@ undecided contains item if {
 	missing := missing_versions(guard, recipient_coverage) - missing_versions(guard, possible_coverage)
 	count(missing) > 0
 	some item in _undecided_items("SES-005", missing)
+}
+
+# A statement that may be a guard limited to some API versions may leave the others uncovered.
+undecided contains item if {
+	some guard in possible_guards
+	missing := _possibly_missing(guard)
+	count(missing) > 0
+	some item in _undecided_items("SES-005", missing)
+}
+
+_possibly_missing(guard) := {[action, version] |
+	some version in iam.facts.api_versions
+	some [action, _] in guard.pairs
+	action in iam.facts.send_actions[version]
+	not [action, version] in recipient_coverage
+} if {
+	guard.versions_unknown
+} else := missing_versions(guard, recipient_coverage | _alongside(guard))
+
+# The known statements of an organization policy of unknown type count together: if it is an SCP,
+# all of them are.
+_alongside(guard) := {pair |
+	guard.with_policy
+	some other in possible_guards
+	other.with_policy
+	other.policy.address == guard.policy.address
+	some pair in other.pairs
 }
 
 _certainly_uncovered := uncovered_send_actions if count(perimeter_statements) > 0 else := set()
