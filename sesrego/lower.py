@@ -242,8 +242,8 @@ def semantics(facts: dict) -> tuple[Semantics, ...]:
         ("The recipient pattern rule",
          "For the `StringLike` operators a pattern is effective only when the part after its last `@` is a "
          "literal domain (`ops@example.com`, `*@example.com`) or `*.` followed by a literal domain "
-         "(`*@*.example.com`), and that domain is not a public suffix (`com`, `co.uk`, `github.io`). Each of "
-         "these admits domains an attacker can register, so each is ineffective: `*@example.com*` "
+         "(`*@*.example.com`), and that domain is not a public suffix (`com`, `co.uk`, `github.io`). These "
+         "admit domains an attacker can register, so they are ineffective: `*@example.com*` "
          "(`x@example.com.attacker.net`), `*@example.*`, `*@*example.com`, `*@exampl?.com`, `*example.com` "
          "(no `@`), `*@*.com`, `*.com`. Domains compare case-insensitively. The exact operators take full "
          "addresses (`local@domain`) or are ineffective. A `<placeholder>` left in, or (with "
@@ -283,7 +283,9 @@ def semantics(facts: dict) -> tuple[Semantics, ...]:
          "An Allow limited by `ses:ApiVersion` grants only those versions, and a Deny so limited covers only "
          "those: findings are computed per action and API version, from the statement's own versions. SES-004 "
          "keeps reporting each uncovered action per API version, next to SES-005 on the statement whose "
-         "version limit leaves them out.",
+         "version limit leaves them out. API v2 `SendCustomVerificationEmail` has no `ses:Recipients` key, so "
+         "there a condition on the key behaves as on a missing key: a Deny conditioned on recipients never "
+         "blocks it, and `Null {\"ses:Recipients\": \"true\"}` does not take it out of an Allow.",
          ("SES-001", "SES-003", "SES-004", "SES-005", "SES-006")),
         ("Which Denies count, and where",
          "A Deny with no condition, or only exemptions and `ses:ApiVersion`, removes what it covers: "
@@ -314,6 +316,23 @@ def semantics(facts: dict) -> tuple[Semantics, ...]:
          "AWS's `ec2:Owner` is). A Deny on a few named resources, or the actions of one or two services, is a "
          "targeted guard, not a perimeter, and triggers neither SES-004 nor SES-006.",
          ("SES-004", "SES-006")),
+        ("Values unknown until apply",
+         "A finding is reported when it holds for every value of the unknowns, none when it holds for none, and "
+         "SES-007 when it depends on them, naming the rules left undecided and the expressions (with the .tf "
+         "reader's explanation). The value domain: an unknown `Resource` or `Principal` in an Allow may match "
+         "what the statement's actions need, so `Resource = var.identity_arn` beside `ses:SendEmail` is SES-001; "
+         "a Deny with an unknown anywhere is never a certain guard, only a possible one, so a verdict that turns "
+         "on it is SES-007, never a pass; a string with unknown parts keeps its known parts "
+         "(`arn:aws:ses:*:${var.account}:identity/*` is an SES identity ARN for any account). Undecided: an "
+         "unknown `Action` element, unknown `ses:Recipients` values, an unknown `Effect` on a statement that "
+         "matters. Decided: a policy whose known actions cannot match an SES action (no finding, no SES-007), a "
+         "condition on `ses:FromAddress` only (SES-001), a Deny selecting `aws:PrincipalArn = var.admin_arn` (no "
+         "guard). Unknown values are read from the documented input extension (`docs/plan-extension.md`: marked "
+         "documents of the .tf reader) and from an `aws_iam_policy_document` read during apply, whose statement "
+         "blocks the plan keeps with `after_unknown` marking their unknown leaves; a policy string the plan "
+         "knows in full is read as it is. An organization policy whose `type` is unknown may be an SCP: SES-007 "
+         "when its content could change an SCP verdict.",
+         ("SES-001", "SES-002", "SES-003", "SES-004", "SES-005", "SES-006", "SES-007")),
         ("Lookalike service prefixes",
          "IAM knows no `sesv2:`, `ses-v2:`, `SES_V1:` or `ses2:` prefix: SES v2 actions use `ses:`, so such names "
          "grant nothing and, in a Deny, protect nothing. A prefix is a lookalike when, compared "
@@ -479,8 +498,12 @@ def build_rules(facts: dict, guidance: Sequence[Guidance]) -> tuple[Rule, ...]:
         Rule(
             id="SES-007", slug="ses_007", template="ses_007.rego.j2",
             title="Policy cannot be verified",
-            description=("A policy is unknown at plan time, not valid JSON, or not an IAM policy, so the SES rules "
-                         "cannot tell whether it grants or controls SES sending. It is never treated as a pass."),
+            description=("A policy cannot be verified: it is unknown at plan time as a whole, not valid JSON or not "
+                         "an IAM policy, or a rule's verdict on it depends on values unknown until apply (then the "
+                         "finding names the undecided statement, the actions, the rules and the expressions they "
+                         "depend on), or the .tf reader could not read configuration that may hold policies "
+                         "(policy_kind \"unknown\"). It is never treated as a pass. A resource control policy "
+                         "never affects an SES verdict and never gets it."),
             severity=Severity.WARN, attested_severity=None, considerations=(),
             remediation=("Render the policy from values known at plan time (for example an aws_iam_policy_document "
                          "without depends_on), or review it by hand and waive the finding."),

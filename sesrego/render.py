@@ -28,15 +28,15 @@ def _templates_dir() -> Path:
 TEMPLATES_DIR = _templates_dir()
 
 #: Helper packages copied verbatim (sesrego.lib.*), relative to TEMPLATES_DIR.
-LIBRARY = ("lib/config/config.rego", "lib/finding/finding.rego", "lib/iam/iam.rego", "lib/plan/plan.rego",
-           "lib/scp/scp.rego")
+LIBRARY = ("lib/config/config.rego", "lib/finding/finding.rego", "lib/iam/iam.rego", "lib/iam/unknown.rego",
+           "lib/plan/plan.rego", "lib/scp/scp.rego")
 
 #: Which library packages each rule imports.
 _RULE_IMPORTS = {
     "SES-004": ("config", "finding", "iam", "scp"),
-    "SES-005": ("config", "finding", "iam", "plan", "scp"),
+    "SES-005": ("config", "finding", "iam", "scp"),
     "SES-006": ("config", "finding", "iam", "scp"),
-    "SES-007": ("config", "finding", "plan"),
+    "SES-007": ("config", "finding", "iam", "plan", "scp"),
 }
 _DEFAULT_IMPORTS = ("config", "finding", "iam", "plan")
 

@@ -16,11 +16,15 @@ lists the domains with a rule below them (see :func:`suffix_parents`).
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 from .errors import SourceError
+
+# A rule: labels without empty ones or wildcards, but a leading "*." or "!".
+_RULE = re.compile(r"^(\*\.|!)?[^.*!\s]+(\.[^.*!\s]+)*$")
 
 SNAPSHOT = Path(str(resources.files("sesrego") / "sources" / "public_suffix_list.dat"))
 
@@ -45,11 +49,11 @@ def parse_public_suffixes(text: str, name: str = "public_suffix_list.dat") -> di
         rule = line.split()[0].lower()
         if section is None:
             raise SourceError("a rule outside the ICANN and PRIVATE sections", path=name, line=number)
-        body = rule[1:] if rule.startswith("!") else rule
-        labels = body.split(".")
-        if not all(labels) or any("*" in label for label in labels[1:]) or (labels[0] != "*" and "*" in labels[0]):
+        if not _RULE.match(rule):
             raise SourceError(f"not a public suffix rule: {rule!r}", path=name, line=number)
-        for form in {rule, _ascii(rule)}:
+        rules.setdefault(rule, section)
+        if not rule.isascii():
+            form = _ascii(rule)
             if form:
                 rules.setdefault(form, section)
     if not rules:
@@ -58,13 +62,15 @@ def parse_public_suffixes(text: str, name: str = "public_suffix_list.dat") -> di
 
 
 def _ascii(rule: str) -> str | None:
-    """The ``xn--`` form of an internationalised rule, keeping its ``!`` or ``*.`` part."""
+    """The ``xn--`` form of an internationalised rule, keeping its ``!`` or ``*.`` part (the list's labels
+    are already normalised, so each non-ASCII label is ``xn--`` and its Punycode)."""
     if rule.isascii():
         return rule
     mark = "!" if rule.startswith("!") else ""
     labels = rule[len(mark):].split(".")
     try:
-        return mark + ".".join(label if label == "*" else label.encode("idna").decode("ascii") for label in labels)
+        return mark + ".".join(label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
+                               for label in labels)
     except UnicodeError:
         return None
 

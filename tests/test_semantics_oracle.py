@@ -138,29 +138,33 @@ def _decidable(statements: list[dict]) -> bool:
         return {operator for operator, keys in statement.get("Condition", {}).items()
                 for key in keys if key.lower() == "ses:recipients"}
 
+    def one_test_per_key(statement):  # two tests of one key may contradict (ses:ApiVersion is solved)
+        keys = [key.lower() for keys in statement.get("Condition", {}).values() for key in keys
+                if key.lower() != "ses:apiversion"]
+        return len(keys) == len(set(keys))
+
     allows = [s for s in statements if s["Effect"] == "Allow"]
     denies = [s for s in statements if s["Effect"] == "Deny"]
     # An Allow for some principals beside a Deny that selects or exempts principals: the Deny may hit or
     # spare exactly the Allow's grantees, which the rules do not work out.
     principals_on_both = any(_conditions_on(s, "aws:principal") for s in allows) and \
         any(_conditions_on(s, "aws:principal") for s in denies)
-    # Likewise a Deny that tests another key an Allow tests (the region): it may fire exactly where the
-    # Allow applies.
+    # Likewise a Deny that tests another key an Allow tests: it may fire exactly where the Allow applies.
     others_on_both = bool(_other_keys(allows) & _other_keys(denies))
-    # An Allow outside a region, on an identity ARN of that region: the request's region is the ARN's.
-    # Denies whose resources only cover everything together (one names what another's NotResource leaves).
+    # Denies that only cover everything together: one names what another's NotResource leaves, or they
+    # test one key both ways (ses:FromAddress equal to a value, and not equal to it).
     joint_resources = len(denies) > 1 and any(
         not str(p).startswith("arn:aws:s3") for s in denies for p in oracle._as_list(s.get("NotResource", [])))
-    region_against_arn = any("Not" in operator and "aws:requestedregion" in {k.lower() for k in keys}
-                             for s in allows for operator, keys in s.get("Condition", {}).items())
-    def one_test_per_key(statement):  # two tests of one key may contradict (ses:ApiVersion is solved)
-        keys = [key.lower() for keys in statement.get("Condition", {}).values() for key in keys
-                if key.lower() != "ses:apiversion"]
-        return len(keys) == len(set(keys))
+    other_keys = [key for s in denies for key in _other_keys([s])]
+    joint_conditions = len(other_keys) != len(set(other_keys))
+    # A statement that tests the region beside a Resource that names one: the request's region is the ARN's.
+    region_against_arn = any("aws:requestedregion" in {k.lower() for k in keys}
+                             for s in statements for keys in s.get("Condition", {}).values())
     return (all(_conditions_on(s, "aws:principal") <= 1 and one_test_per_key(s) for s in allows)
             and all(recipient_operators(s) <= _DENY_OPERATORS for s in denies)
-            and all(recipient_operators(s) <= _ALLOW_OPERATORS for s in allows) and not principals_on_both
-            and not others_on_both and not region_against_arn and not joint_resources)
+            and all(recipient_operators(s) <= _ALLOW_OPERATORS for s in allows)
+            and not (principals_on_both or others_on_both or joint_resources or joint_conditions
+                     or region_against_arn))
 
 
 @SETTINGS

@@ -7,6 +7,7 @@
 #   with an untrusted recipient (a guard), whom it exempts, and which resources it covers.
 #   Actions match case-insensitively with the IAM wildcards * and ?; condition keys are
 #   case-insensitive; exact operators compare literally and only the Like and ARN operators glob.
+#   Documents with values unknown until apply are read by the same package's unknown.rego.
 # scope: package
 package sesrego.lib.iam
 
@@ -108,7 +109,9 @@ written(statement) := _list(statement.raw.Action) if not statement.not_action
 
 # conditions are the statement's conditions as {operator, key (lower case), values (strings)}.
 # A Condition that is not an object of objects contributes nothing (IAM would reject it).
-conditions(statement) := condition_list(object.get(statement.raw, "Condition", null))
+conditions(statement) := statement.conditions if {
+	is_array(statement.conditions) # a statement read with its unknowns at their broadest (possible_guard)
+} else := condition_list(object.get(statement.raw, "Condition", null))
 
 # condition_list reads a Condition element (a function of its value alone, so the engine computes
 # it once per distinct Condition).
@@ -255,7 +258,10 @@ resource_element_of(resource, not_resource) := {"not_resource": _strings(not_res
 _strings(value) := [item | some item in _list(value); is_string(item)]
 
 # allowed_types are the resource types whose ARNs an Allow's resource element may match.
-allowed_types(statement) := _allowed_types(object.get(statement.raw, "Resource", null), object.get(statement.raw, "NotResource", null))
+allowed_types(statement) := _allowed_types(
+	object.get(statement.raw, "Resource", null),
+	object.get(statement.raw, "NotResource", null),
+)
 
 # _allowed_types is allowed_types for the values of Resource and NotResource (so the engine computes
 # it once per distinct pair).
@@ -402,7 +408,8 @@ covers_type(pattern, type) if {
 _type_target(type, partition) := target if {
 	shape := split(facts.arn_shapes[type], ":")
 	count(shape) == 6
-	target := concat(":", [shape[0], partition, shape[2], "\u0001", "\u0001", strings.replace_n({"*": "\u0001"}, shape[5])])
+	name := strings.replace_n({"*": "\u0001"}, shape[5])
+	target := concat(":", [shape[0], partition, shape[2], "\u0001", "\u0001", name])
 }
 
 # A pattern naming one partition covers that partition; any other pattern is read against aws.
@@ -629,20 +636,32 @@ condition_problem(effect, condition) := problem if {
 	not trusted_recipient(value)
 } else := ""
 
-_null_problem(statement, condition) := "Null {\"ses:Recipients\": \"true\"} makes the Deny apply only to requests without recipients, so it never denies one" if {
+_null_problem(statement, condition) := concat(" ", [
+	"Null {\"ses:Recipients\": \"true\"} makes the Deny apply only to requests without recipients,",
+	"so it never denies one",
+]) if {
 	statement.effect == "Deny"
 	recipients_absent(condition)
-} else := "Null {\"ses:Recipients\": \"false\"} only requires a recipient; it restricts none (pair it with ForAllValues:StringLike)" if {
+} else := concat(" ", [
+	"Null {\"ses:Recipients\": \"false\"} only requires a recipient; it restricts none",
+	"(pair it with ForAllValues:StringLike)",
+]) if {
 	statement.effect == "Allow"
 	recipients_present(condition)
 } else := "Null takes \"true\" or \"false\"" if {
 	not null_test(condition) in {"true", "false"}
 }
 
-_operator_problem(statement, condition) := sprintf("%s does not restrict every recipient in an Allow (use ForAllValues:StringLike)", [condition.operator]) if {
+_operator_problem(statement, condition) := sprintf(
+	"%s does not restrict every recipient in an Allow (use ForAllValues:StringLike)",
+	[condition.operator],
+) if {
 	statement.effect == "Allow"
 	not condition.operator in allow_recipient_operators
-} else := sprintf("%s does not deny untrusted recipients in a Deny (use ForAnyValue:StringNotLike)", [condition.operator]) if {
+} else := sprintf(
+	"%s does not deny untrusted recipients in a Deny (use ForAnyValue:StringNotLike)",
+	[condition.operator],
+) if {
 	statement.effect == "Deny"
 	not condition.operator in deny_recipient_operators
 }
@@ -912,7 +931,11 @@ guard(statement, tracked) := {
 	}
 	versions := deny_versions(statement)
 	recipient := [condition | some condition in conditions(statement); condition.key == facts.recipient_key]
-	candidates := {[action, version] | some version in versions; some action in tracked; action in version_actions[version]}
+	candidates := {[action, version] |
+		some version in versions
+		some action in tracked
+		action in version_actions[version]
+	}
 	blocks := {pair | some pair in candidates; _blocks(recipient, pair)}
 	restricts := {pair | some pair in candidates - blocks; _restricts(statement, recipient, pair)}
 	count(blocks | restricts) > 0
@@ -949,6 +972,8 @@ _restricts(statement, recipient, pair) if {
 
 _restricting(_, condition) if recipients_present(condition)
 
+_restricting(_, condition) if condition.assumed # an unknown value that may be an effective pattern
+
 _restricting(statement, condition) if effective_recipient_condition(statement, condition)
 
 # _true_without_key holds for a condition that is true on a request without the key.
@@ -976,7 +1001,7 @@ _for_purpose(guard, "block") := guard.blocks
 
 _principal_scope(_, null)
 
-_principal_scope(deny, allow) if {
+_principal_scope(_, allow) if {
 	allow != null
 	not "Principal" in object.keys(allow.raw)
 }

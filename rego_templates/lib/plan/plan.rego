@@ -9,6 +9,7 @@ package sesrego.lib.plan
 
 import rego.v1
 
+import data.sesrego.lib.config
 import data.sesrego.lib.iam
 
 # Where each resource type keeps its policy document, and what kind of policy it is.
@@ -81,21 +82,35 @@ _unknown_inline_policies := [policy |
 	some policy in _unknown_inline_blocks(change)
 ]
 
-_unknown_inline_blocks(change) := [_policy(change, "identity", ["inline_policy", j, "policy"], sprintf("inline_policy[%d].policy", [j])) |
+_unknown_inline_blocks(change) := [policy |
 	some j, _ in blocks
+	attribute := sprintf("inline_policy[%d].policy", [j])
+	policy := _policy(change, "identity", ["inline_policy", j, "policy"], attribute)
 ] if {
 	blocks := _config_resource(change).expressions.inline_policy
 	is_array(blocks)
 	count(blocks) > 0
 } else := [_policy(change, "identity", ["inline_policy"], "inline_policy")]
 
+# An organization policy whose type is unknown may be a service control policy: it is read as one
+# whose statements only possibly count (see possible_scps).
 _organization_policies := [policy |
 	some change in _changes
 	change.type == "aws_organizations_policy"
 	_kept(change)
-	kind := organization_policy_kinds[change.change.after.type]
-	policy := _policy(change, kind, ["content"], "content")
+	kind := _organization_kind(change)
+	policy := object.union(_policy(change, kind.kind, ["content"], "content"), kind)
 ]
+
+_organization_kind(change) := {"kind": kind} if {
+	kind := organization_policy_kinds[change.change.after.type]
+} else := {"kind": "scp", "type_unknown": _unresolved(change, "type")} if {
+	_unknown(change, ["type"])
+}
+
+_unresolved(change, attribute) := [change.sesrego.unresolved[attribute]] if {
+	is_string(change.sesrego.unresolved[attribute])
+} else := [sprintf("%s.type", [change.address])]
 
 # The provider shows a role without inline policies as one empty block.
 _empty_inline_policy(inline) if {
@@ -105,7 +120,10 @@ _empty_inline_policy(inline) if {
 
 readable_policies := [policy | some policy in policies; policy.status == "ok"]
 
-scps := [policy | some policy in readable_policies; policy.kind == "scp"]
+# scps are the readable service control policies; possible_scps those whose type is unknown.
+scps := [policy | some policy in readable_policies; policy.kind == "scp"; not policy.type_unknown]
+
+possible_scps := [policy | some policy in readable_policies; policy.type_unknown]
 
 # patterns describes every distinct action pattern of the plan once (see iam.describe_pattern),
 # so that wildcard expansion never runs per statement.
@@ -135,10 +153,16 @@ ses_statements := [{
 	"statement": statement,
 	"tracked": tracked,
 	"recipient_conditions": recipient_conditions,
-	"grants": iam.grants(statement, tracked, recipient_conditions),
+	"grants": grants,
+	"grants_may": grants,
+	"none_must": none,
+	"none_may": none,
+	"broadest": statement,
+	"narrowest": statement,
 } |
 	some p, policy in readable_policies
 	some statement in policy.statements
+	not statement.marked
 	true in {
 		statement.not_action,
 		count([pattern | some pattern in statement.patterns; pattern in relevant_patterns]) > 0,
@@ -146,7 +170,40 @@ ses_statements := [{
 	}
 	tracked := iam.tracked_actions_of(statement, patterns)
 	recipient_conditions := iam.recipient_conditions(statement)
+	grants := iam.grants(statement, tracked, recipient_conditions)
+	none := count(recipient_conditions) == 0
 ]
+
+# marked_statements are the statements with unknown values (only marked documents have them), as
+# entries of the same shape: what they grant for every value of the unknowns (grants) and for some
+# (grants_may), whether they certainly or possibly have no ses:Recipients condition, and their
+# conditions as iam.marked_conditions reads them.
+marked_statements := [{
+	"policy": policy,
+	"policy_index": p,
+	"statement": statement,
+	"marked": true,
+	"tracked": tracked,
+	"conditions": conditions,
+	"recipient_conditions": [condition | some condition in conditions; condition.key == iam.facts.recipient_key],
+	"grants": iam.marked_grants(statement, iam.tracked_must(statement, patterns), conditions, "must"),
+	"grants_may": iam.marked_grants(statement, tracked, conditions, "may"),
+	"none_must": statuses == {"none"},
+	"none_may": "none" in statuses,
+	"broadest": iam.broadest_allow(statement),
+	"narrowest": iam.narrowest_allow(statement),
+} |
+	some p, policy in readable_policies
+	policy.marked
+	some statement in policy.statements
+	statement.marked
+	tracked := iam.tracked_may(statement, patterns)
+	conditions := iam.marked_conditions(statement)
+	statuses := iam.recipient_statuses(statement, conditions)
+]
+
+# ses_entries are every statement entry the per-statement rules read: known, then marked.
+ses_entries := array.concat(ses_statements, marked_statements)
 
 # --- guards: Deny statements that control what an Allow grants --------------------------------
 # A Deny counts for the Allows of its own policy, and for the inline policies of the same role,
@@ -171,10 +228,111 @@ guard_scope(index) := key if {
 
 _inline_policy_types := {"aws_iam_role", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy"}
 
-# guards_for are the guards in scope of the readable policy at an index.
-guards_for(index) := object.get(guards, guard_scope(index), set()) if {
-	count(guards) > 0
+# possible_guards are what the Denies with unknown values may guard, for some value of them (see
+# iam.possible_guard), by scope, with the expressions they depend on.
+possible_guards[scope] contains object.union(guard, {"policy_index": entry.policy_index, "expressions": exprs}) if {
+	some entry in marked_statements
+	entry.policy.kind in {"identity", "resource"}
+	guard := iam.possible_guard(entry.statement, entry.tracked)
+	scope := guard_scope(entry.policy_index)
+	exprs := entry.statement.expressions
+}
+
+# possible_guards_for are the possible guards in scope of the readable policy at an index.
+possible_guards_for(index) := object.get(_possible_guards, guard_scope(index), set()) if {
+	count(_possible_guards) > 0
 } else := set()
+
+_possible_guards := {scope: scoped | some scope, scoped in possible_guards}
+
+# --- verdicts per Allow statement ---------------------------------------------------------------
+# For each entry (by its position in ses_entries), the [action, API version] pairs a rule reports for
+# every value of the unknowns (certain) and for some value (possible): a pair granted without a
+# ses:Recipients condition (SES-001), or an admin-only pair (SES-003), that no guard in scope denies.
+# A certain guard must cover the broadest scope the Allow may have; a possible one, the narrowest.
+# For a statement without unknowns the two coincide.
+
+send_verdicts := object.union(_known_verdicts(iam.send_pairs, "recipients"), {k: _verdict(certain, possible) |
+	some k in _uncertain_entries
+	entry := ses_entries[k]
+	entry.policy.kind in {"identity", "resource"}
+	entry.none_may
+	candidates := entry.grants_may & iam.send_pairs
+	count(candidates) > 0
+	guards := guards_for(entry.policy_index)
+	possible := {pair | some pair in candidates; not guarded(guards, entry.broadest, pair, "recipients")}
+	others := possible_guards_for(entry.policy_index)
+	certain := {pair |
+		entry.none_must
+		some pair in possible & entry.grants
+		not guarded(guards, entry.narrowest, pair, "recipients")
+		not guarded(others, entry.narrowest, pair, "recipients")
+	}
+})
+
+admin_only_verdicts := object.union(_known_verdicts(iam.admin_only_pairs, "block"), {k: _verdict(certain, possible) |
+	some k in _uncertain_entries
+	entry := ses_entries[k]
+	entry.policy.kind in {"identity", "resource"}
+	candidates := entry.grants_may & iam.admin_only_pairs
+	count(candidates) > 0
+	guards := guards_for(entry.policy_index)
+	possible := {pair | some pair in candidates; not guarded(guards, entry.broadest, pair, "block")}
+	others := possible_guards_for(entry.policy_index)
+	certain := {pair |
+		some pair in possible & entry.grants
+		not guarded(guards, entry.narrowest, pair, "block")
+		not guarded(others, entry.narrowest, pair, "block")
+	}
+})
+
+_verdict(certain, possible) := {"certain": certain, "possible": possible}
+
+# The fast path: known statements when no Deny has unknown values, where certain and possible agree.
+# (SES-001 asks for no ses:Recipients condition; SES-003 does not.)
+_known_verdicts(tracked_pairs, purpose) := {k: {"certain": pairs, "possible": pairs} |
+	count(possible_guards) == 0
+	some k, entry in ses_statements # ses_entries begins with them
+	entry.policy.kind in {"identity", "resource"}
+	_unrestricted(entry.none_must, purpose)
+	candidates := entry.grants & tracked_pairs
+	count(candidates) > 0
+	pairs := _unguarded(candidates, k, purpose)
+}
+
+_unrestricted(true, "recipients")
+
+_unrestricted(_, "block")
+
+# _unguarded are the candidate pairs that no guard in scope of the known statement at k denies.
+_unguarded(candidates, k, purpose) := candidates if {
+	count(guards_for(ses_statements[k].policy_index)) == 0
+} else := {pair |
+	entry := ses_statements[k]
+	guards := guards_for(entry.policy_index)
+	some pair in candidates
+	not guarded(guards, entry.statement, pair, purpose)
+}
+
+# The entries that are uncertain (by position in ses_entries): those with unknown values, and every
+# one when some Deny has unknown values (the fast paths above cover the rest).
+_uncertain_entries contains k if {
+	some j, _ in marked_statements
+	k := count(ses_statements) + j
+}
+
+_uncertain_entries contains k if {
+	count(possible_guards) > 0
+	some k, _ in ses_statements
+}
+
+# guards_for are the guards in scope of the readable policy at an index.
+guards_for(index) := object.get(_guards, guard_scope(index), set()) if {
+	count(_guards) > 0
+} else := set()
+
+# The guards as a complete object, which the engine computes once.
+_guards := {scope: scoped | some scope, scoped in guards}
 
 # guarded holds when one of the guards denies a pair that an Allow statement grants, for one of
 # the purposes of iam.guard_covers.
@@ -213,6 +371,8 @@ _where(change, kind, attribute) := {
 _read(change, path, attribute) := _decode(value) if {
 	value := object.get(_after(change), path, null)
 	is_string(value)
+} else := _from_marked(change, attribute, document) if {
+	document := change.sesrego.documents[attribute]
 } else := _from_document(document) if {
 	_unknown(change, path)
 	document := _policy_document_for(change, path)
@@ -223,7 +383,10 @@ _unknown(change, path) if {
 	object.get(_after_unknown(change), array.slice(path, 0, n), false) == true
 }
 
-_unknown_reason(change, path, attribute) := sprintf("its value depends on %s, which is not known until apply", [expression]) if {
+_unknown_reason(change, path, attribute) := sprintf(
+	"its value depends on %s, which is not known until apply",
+	[expression],
+) if {
 	expression := change.sesrego.unresolved[attribute]
 	is_string(expression)
 } else := "its value is not known until apply" if {
@@ -236,6 +399,24 @@ _unknown_reason(change, path, attribute) := sprintf("its value depends on %s, wh
 _decode(value) := {"status": "unverifiable", "reason": "the policy is not valid JSON"} if {
 	not json.is_valid(value)
 } else := _from_normalized(iam.normalize(json.unmarshal(value)))
+
+# A marked document (docs/plan-extension.md) stands for an attribute whose string is unknown.
+_from_marked(change, attribute, document) := object.union_n([
+	{"status": "ok", "statements": normalized.statements},
+	_marked_flag(normalized.statements),
+	_evaluated_from(change, attribute),
+]) if {
+	normalized := iam.marked_normalize(document)
+	normalized.statements
+} else := {"status": "unverifiable", "reason": reason, "expressions": normalized.unknown} if {
+	normalized := iam.marked_normalize(document)
+	reason := sprintf("its statements depend on %s", [concat(", ", normalized.unknown)])
+} else := _from_normalized(iam.marked_normalize(document))
+
+_evaluated_from(change, attribute) := {"evaluated_from": address} if {
+	address := change.sesrego.evaluated_from[attribute]
+	is_string(address)
+} else := {}
 
 _from_normalized(normalized) := {"status": "ok", "statements": normalized.statements} if {
 	normalized.statements
@@ -308,11 +489,13 @@ _config_resource(change) := resources[0] if {
 	module := object.get(input.configuration, array.concat(["root_module"], _module_path(change)), {})
 	resources := [resource |
 		some resource in module.resources
-		resource.address == sprintf("%s.%s", [change.type, change.name])
+		resource.address == concat("", [_data_prefix[change.mode], change.type, ".", change.name])
 		object.get(resource, "mode", "managed") == change.mode
 	]
 	count(resources) > 0
 }
+
+_data_prefix := {"managed": "", "data": "data."}
 
 _module_path(change) := [] if not change.module_address
 
@@ -329,7 +512,12 @@ _module_path(change) := [step |
 # When a policy is unknown because the aws_iam_policy_document it renders is read during
 # apply, the document's statement blocks are still in the plan: evaluate those instead, merged
 # with its source_policy_documents and override_policy_documents as the provider merges them.
-_policy_document_for(change, path) := referenced_change(change, _expression_path(change, path), "data", "aws_iam_policy_document")
+_policy_document_for(change, path) := referenced_change(
+	change,
+	_expression_path(change, path),
+	"data",
+	"aws_iam_policy_document",
+)
 
 # The configuration path of a policy argument: a role's inline_policy blocks are matched by name.
 _expression_path(change, path) := ["inline_policy", j, "policy"] if {
@@ -341,18 +529,20 @@ _expression_path(change, path) := ["inline_policy", j, "policy"] if {
 	block.name.constant_value == name
 } else := path
 
-_from_document(document) := {
-	"status": "ok",
-	"statements": statements,
-	"evaluated_from": document.address,
-} if {
+_from_document(document) := object.union(
+	{"status": "ok", "statements": normalized.statements, "evaluated_from": document.address},
+	_marked_flag(normalized.statements),
+) if {
 	not _document_unknown(document)
 	parts := _document_parts(document)
-	normalized := iam.normalize({"Statement": _merged(parts)})
-	statements := normalized.statements
+	normalized := iam.marked_normalize({"Statement": _merged(parts)})
+	normalized.statements
 } else := {"status": "unverifiable", "reason": _document_reason(document)}
 
-_document_reason(document) := sprintf("it renders %s, whose %s is not known until apply", [document.address, field]) if {
+_document_reason(document) := sprintf(
+	"it renders %s, whose %s is not known until apply",
+	[document.address, field],
+) if {
 	some field in ["source_policy_documents", "override_policy_documents"]
 	_contains_true(_after_unknown(document)[field])
 } else := sprintf("it renders %s, which merges a document that is not an IAM policy", [document.address]) if {
@@ -360,18 +550,19 @@ _document_reason(document) := sprintf("it renders %s, whose %s is not known unti
 	not _document_statements(text)
 } else := sprintf("it renders %s, whose statements are not known until apply", [document.address])
 
+# The statement blocks unknown as a whole, or an unknown document merged in, leave nothing to verify;
+# an unknown value inside a block is marked (see _block_value) and evaluated where it matters.
 _document_unknown(document) if _after_unknown(document).statement == true
-
-_document_unknown(document) if {
-	some block in _after_unknown(document).statement
-	some field in ["effect", "actions", "not_actions", "condition", "principals", "not_principals"]
-	_contains_true(block[field])
-}
 
 _document_unknown(document) if {
 	some field in ["source_policy_documents", "override_policy_documents"]
 	_contains_true(_after_unknown(document)[field])
 }
+
+_marked_flag(statements) := {"marked": true} if {
+	some statement in statements
+	statement.marked
+} else := {}
 
 _contains_true(value) if value == true
 
@@ -385,12 +576,18 @@ _contains_true(value) if {
 # _document_parts are the statement lists the provider merges, in order: each source document,
 # the statement blocks, each override document.
 _document_parts(document) := parts if {
-	sources := [statements | some text in _documents(document, "source_policy_documents"); statements := _document_statements(text)]
-	overrides := [statements | some text in _documents(document, "override_policy_documents"); statements := _document_statements(text)]
+	sources := [statements |
+		some text in _documents(document, "source_policy_documents")
+		statements := _document_statements(text)
+	]
+	overrides := [statements |
+		some text in _documents(document, "override_policy_documents")
+		statements := _document_statements(text)
+	]
 	count(sources) + count(overrides) == count(_merge_inputs(document))
 	blocks := [_statement_from_block(document, i, block) |
 		some i, block in _block_list(_after(document), "statement")
-		is_object(block)
+		_block_readable(document, i, block)
 	]
 	parts := array.concat(array.concat(sources, [blocks]), overrides)
 }
@@ -443,56 +640,121 @@ _last_with_sid(raws, raw) := raw if {
 	same := [other | some other in raws; _sid(other) == _sid(raw)]
 }
 
-_statement_from_block(document, i, block) := object.union_n([
-	{"Effect": _block_effect(block)},
-	_block_actions(block),
+# A statement block as the statement the provider renders, with a marker for each value that
+# after_unknown marks (an unknown block is a marker as a whole).
+_block_readable(_, _, block) if is_object(block)
+
+_block_readable(document, i, _) if _block_unknown(document, [i])
+
+_statement_from_block(document, i, block) := _marker(document, sprintf("statement[%d]", [i])) if {
+	_block_unknown(document, [i])
+} else := object.union_n([
+	{"Effect": _block_effect(document, i, block)},
+	_block_actions(document, i, block),
 	_block_resources(document, i, block),
-	_block_principals(block, "principals", "Principal"),
-	_block_principals(block, "not_principals", "NotPrincipal"),
+	_block_principals(document, i, block, "principals", "Principal"),
+	_block_principals(document, i, block, "not_principals", "NotPrincipal"),
 	_block_sid(block),
-	{"Condition": _block_conditions(block)},
+	_block_condition(document, i, block),
 ])
 
-# A block without an effect allows, as the provider's default does.
-_block_effect(block) := effect if {
-	effect := object.get(block, "effect", null)
-	is_string(effect)
-} else := "Allow"
+_field_marker(document, i, field) := _marker(document, sprintf("statement[%d].%s", [i, field]))
 
-_block_actions(block) := {"NotAction": _block_list(block, "not_actions")} if {
-	count(_block_list(block, "not_actions")) > 0
-} else := {"Action": _block_list(block, "actions")}
+_block_unknown(document, path) if object.get(_after_unknown(document), array.concat(["statement"], path), false) == true
 
-# Resources unknown until apply may be anything: an Allow may reach every resource, a Deny
-# cannot be shown to cover any.
-_block_resources(document, i, block) := {"Resource": "*"} if {
-	_resources_unknown(document, i)
-	_block_effect(block) == "Allow"
-} else := {"Resource": "<unknown until apply>"} if {
-	_resources_unknown(document, i)
-} else := {"NotResource": _block_list(block, "not_resources")} if {
-	count(_block_list(block, "not_resources")) > 0
-} else := {"Resource": _block_list(block, "resources")} if {
-	count(_block_list(block, "resources")) > 0
-} else := {}
+# _marker stands for an unknown value of the document: it depends on the expression the reader names
+# for that argument, else on the references of its configuration, else on the argument itself.
+_marker(document, argument) := {"$unknown": [expression]} if {
+	expression := document.sesrego.unresolved[argument]
+	is_string(expression)
+} else := {"$unknown": references} if {
+	references := sort({reference |
+		some reference in _config_references(document, _argument_path(argument))
+		not _longer_reference(reference, _config_references(document, _argument_path(argument)))
+	})
+	count(references) > 0
+} else := {"$unknown": [sprintf("%s.%s", [document.address, argument])]}
 
-_resources_unknown(document, i) if {
-	some field in ["resources", "not_resources"]
-	_contains_true(object.get(_after_unknown(document), ["statement", i, field], false))
+# statement[0].resources -> ["statement", 0, "resources"]
+_argument_path(argument) := [step |
+	some part in split(replace(replace(argument, "[", "."), "]", ""), ".")
+	part != ""
+	step := _step(part)
+]
+
+_step(part) := to_number(part) if regex.match(`^[0-9]+$`, part) else := part
+
+# Of aws_ses_domain_identity.d.arn and aws_ses_domain_identity.d, the first is named.
+_longer_reference(reference, references) if {
+	some other in references
+	other != reference
+	startswith(other, concat("", [reference, "."]))
 }
 
-_block_principals(block, field, element) := {element: {type: identifiers |
+# _block_value is a block's value of a field, with markers where after_unknown marks it: the whole
+# field, or single elements of a list.
+_block_value(document, i, block, field) := _marker(document, sprintf("statement[%d].%s", [i, field])) if {
+	_block_unknown(document, [i, field])
+} else := [_element_value(document, i, field, j, item) | some j, item in block[field]] if {
+	is_array(block[field])
+} else := object.get(block, field, null)
+
+_element_value(document, i, field, j, item) := _marker(document, sprintf("statement[%d].%s", [i, field])) if {
+	_block_unknown(document, [i, field, j])
+} else := item
+
+# A block without an effect allows, as the provider's default does.
+_block_effect(document, i, block) := value if {
+	value := _block_value(document, i, block, "effect")
+	value != null
+} else := "Allow"
+
+_block_actions(document, i, block) := {"NotAction": value} if {
+	value := _block_value(document, i, block, "not_actions")
+	_present(value)
+} else := {"Action": value} if {
+	value := _block_value(document, i, block, "actions")
+	value != null
+} else := {"Action": []}
+
+_block_resources(document, i, block) := {"NotResource": value} if {
+	value := _block_value(document, i, block, "not_resources")
+	_present(value)
+} else := {"Resource": value} if {
+	value := _block_value(document, i, block, "resources")
+	_present(value)
+} else := {}
+
+# A value is there when it is unknown or a non-empty list.
+_present(value) if iam.marker(value)
+
+_present(value) if {
+	is_array(value)
+	count(value) > 0
+}
+
+_block_principals(document, i, block, field, element) := {element: _field_marker(document, i, field)} if {
+	_block_unknown(document, [i, field])
+} else := {element: {type: identifiers |
 	some principal in _block_list(block, field)
 	type := principal.type
 	is_string(type)
 	identifiers := [identifier |
-		some other in _block_list(block, field)
+		some k, other in _block_list(block, field)
 		other.type == type
-		some identifier in _block_list(other, "identifiers")
+		some identifier in _principal_identifiers(document, i, field, k, other)
 	]
 }} if {
 	count(_block_list(block, field)) > 0
 } else := {}
+
+_principal_identifiers(document, i, field, k, other) := [_field_marker(document, i, field)] if {
+	_block_unknown(document, [i, field, k, "identifiers"])
+} else := [_identifier(document, i, field, k, n, identifier) | some n, identifier in _block_list(other, "identifiers")]
+
+_identifier(document, i, field, k, n, identifier) := _marker(document, sprintf("statement[%d].%s", [i, field])) if {
+	_block_unknown(document, [i, field, k, "identifiers", n])
+} else := identifier
 
 _block_list(block, field) := value if {
 	value := object.get(block, field, null)
@@ -504,23 +766,43 @@ _block_sid(block) := {"Sid": block.sid} if {
 	block.sid != ""
 } else := {}
 
-_block_conditions(block) := {test: {variable: _condition_values(block, test, variable) |
-	some other in _block_list(block, "condition")
+# A condition block with an unknown test or variable makes the whole Condition unknown (object keys
+# are never unknown); unknown values are marked one by one.
+_block_condition(document, i, _) := {"Condition": _marker(document, sprintf("statement[%d].condition", [i]))} if {
+	_block_unknown(document, [i, "condition"])
+} else := {"Condition": _marker(document, sprintf("statement[%d].condition", [i]))} if {
+	some j, _ in _block_list(_block_at(document, i), "condition")
+	some field in ["test", "variable"]
+	_block_unknown(document, [i, "condition", j, field])
+} else := {"Condition": {test: {variable: _condition_values(document, i, test, variable) |
+	some other in _block_list(_block_at(document, i), "condition")
 	other.test == test
 	variable := other.variable
 	is_string(variable)
 } |
-	some condition in _block_list(block, "condition")
+	some condition in _block_list(_block_at(document, i), "condition")
 	test := condition.test
 	is_string(test)
-}
+}}
 
-_condition_values(block, test, variable) := [value |
-	some condition in _block_list(block, "condition")
+_block_at(document, i) := document.change.after.statement[i]
+
+_condition_values(document, i, test, variable) := [value |
+	some j, condition in _block_list(_block_at(document, i), "condition")
 	condition.test == test
 	condition.variable == variable
-	some value in _block_list(condition, "values")
+	some value in _condition_block_values(document, i, j, condition)
 ]
+
+_condition_block_values(document, i, j, condition) := [_values_marker(document, i, j)] if {
+	_block_unknown(document, [i, "condition", j, "values"])
+} else := [_condition_value(document, i, j, n, value) | some n, value in _block_list(condition, "values")]
+
+_values_marker(document, i, j) := _marker(document, sprintf("statement[%d].condition[%d].values", [i, j]))
+
+_condition_value(document, i, j, n, value) := _values_marker(document, i, j) if {
+	_block_unknown(document, [i, "condition", j, "values", n])
+} else := value
 
 # --- principals: who an identity policy applies to --------------------------------------------
 
@@ -575,7 +857,8 @@ principals_named[key] contains i if {
 principal_key(index) := key if {
 	policy := readable_policies[index]
 	policy.resource_type == "aws_iam_role"
-	key := _principal_key_of(policy.change.type, policy.change.address, object.get(policy.change.change, ["after", "name"], null))
+	name := object.get(policy.change.change, ["after", "name"], null)
+	key := _principal_key_of(policy.change.type, policy.change.address, name)
 } else := concat("/", [spec.type, name]) if {
 	policy := readable_policies[index]
 	spec := _principal_argument[policy.resource_type]
@@ -588,7 +871,9 @@ principal_key(index) := key if {
 	_kept(change)
 }
 
-_principal_key_of(type, address, name) := concat("/", [type, name]) if is_string(name) else := concat(" ", [type, address])
+_principal_key_of(type, address, name) := concat("/", [type, name]) if {
+	is_string(name)
+} else := concat(" ", [type, address])
 
 # principal_names are the names an administrator pattern may match for a principal: its name,
 # its ARN (where the plan does not know it, arn:aws:iam::<any account>:<role|user|group><path><name>,
@@ -636,9 +921,98 @@ grantees(index, statement) := [[identifier] | some identifier in _statement_prin
 	is_string(arn)
 } else := []
 
+# A principal unknown until apply is "?": it may be an administrator, or not.
 _statement_principals(statement) := ["*"] if {
 	"NotPrincipal" in object.keys(statement.raw)
+} else := array.concat(iam.principals(statement), ["?"]) if {
+	statement.marked
+	iam.marked(object.get(statement.raw, "Principal", null))
 } else := iam.principals(statement)
+
+# --- what the unknowns leave undecided ----------------------------------------------------------
+
+# undecided are the verdicts of the per-statement rules that hold for some values of the unknowns but
+# not for all: {policy_index, statement, rule, actions, expressions}, one per statement and rule.
+undecided contains item if {
+	some k, verdict in send_verdicts
+	verdict.possible != verdict.certain
+	pairs := verdict.possible - verdict.certain
+	count(pairs) > 0
+	item := _undecided(k, "SES-001", pairs)
+}
+
+undecided contains item if {
+	some k in _uncertain_entries
+	verdict := admin_only_verdicts[k]
+	entry := ses_entries[k]
+	possible := _unless(verdict.possible, administrators_only(entry.policy_index, entry.statement, "certainly"))
+	certain := _unless(verdict.certain, administrators_only(entry.policy_index, entry.statement, "possibly"))
+	pairs := possible - certain
+	count(pairs) > 0
+	item := _undecided(k, "SES-003", pairs)
+}
+
+undecided contains item if {
+	some entry in marked_statements
+	some [_, _, false] in iam.marked_problems(entry.statement, entry.conditions)
+	item := {
+		"policy_index": entry.policy_index,
+		"statement": iam.ref(entry.statement),
+		"rule": "SES-002",
+		"actions": entry.tracked,
+		"expressions": entry.statement.expressions,
+	}
+}
+
+# An unknown condition key may be an ineffective ses:Recipients condition.
+undecided contains item if {
+	some entry in marked_statements
+	count(entry.tracked) > 0
+	some condition in entry.conditions
+	condition.key == "?"
+	item := {
+		"policy_index": entry.policy_index,
+		"statement": iam.ref(entry.statement),
+		"rule": "SES-002",
+		"actions": entry.tracked,
+		"expressions": entry.statement.expressions,
+	}
+}
+
+_unless(_, true) := set()
+
+_unless(pairs, false) := pairs
+
+_undecided(k, rule, pairs) := {
+	"policy_index": entry.policy_index,
+	"statement": iam.ref(entry.statement),
+	"rule": rule,
+	"actions": {action | some [action, _] in pairs},
+	"expressions": object.get(entry.statement, "expressions", set()) | {expression |
+		some guard in possible_guards_for(entry.policy_index)
+		some expression in guard.expressions
+	},
+} if {
+	entry := ses_entries[k]
+}
+
+# administrators_only says whether every principal a statement applies to is an administrator
+# ("certainly"), or may be, given principals unknown until apply ("possibly"); see config.administrators.
+administrators_only(index, statement, mode) := true if {
+	count(config.administrators) > 0
+	principals := grantees(index, statement)
+	count(principals) > 0
+	every names in principals {
+		_administrator(names, mode)
+	}
+} else := false
+
+_administrator(["?"], "possibly")
+
+_administrator(names, _) if {
+	names != ["?"]
+	config.is_administrator(names)
+}
 
 # attached_principals indexes, by the managed policy they name (see _attachment_keys), the
 # principals that aws_iam_*_policy_attachment, aws_iam_policy_attachment,
@@ -660,8 +1034,14 @@ _attachments := {
 		"policies": ["policy_arn"],
 		"principals": {"aws_iam_role": ["roles"], "aws_iam_user": ["users"], "aws_iam_group": ["groups"]},
 	},
-	"aws_iam_role_policy_attachments_exclusive": {"policies": ["policy_arns"], "principals": {"aws_iam_role": ["role_name"]}},
-	"aws_iam_user_policy_attachments_exclusive": {"policies": ["policy_arns"], "principals": {"aws_iam_user": ["user_name"]}},
+	"aws_iam_role_policy_attachments_exclusive": {
+		"policies": ["policy_arns"],
+		"principals": {"aws_iam_role": ["role_name"]},
+	},
+	"aws_iam_user_policy_attachments_exclusive": {
+		"policies": ["policy_arns"],
+		"principals": {"aws_iam_user": ["user_name"]},
+	},
 	"aws_iam_group_policy_attachments_exclusive": {
 		"policies": ["policy_arns"],
 		"principals": {"aws_iam_group": ["group_name"]},
