@@ -1,8 +1,10 @@
 # Two policies whose JSON is only known after apply.
 #
 # aws_iam_policy.send_from_identity embeds the ARN of an SES identity created in
-# the same plan, so the plan holds no policy text at all: sesrego cannot verify
-# it and says so (SES-007) instead of passing it.
+# the same plan, so the plan holds no policy text at all: scanning the plan,
+# sesrego cannot verify it and says so (SES-007) instead of passing it. Scanning
+# the .tf files, sesrego sees that only the ARN is unknown and that the
+# statement restricts recipients whatever the ARN is: nothing to report.
 #
 # aws_iam_policy.notify renders data.aws_iam_policy_document.notify, which waits
 # for the identity (depends_on) and so is read during apply. Its JSON is unknown
