@@ -328,27 +328,88 @@ def plan_parts(raw: bytes, name: str, parts: int, limits: Limits = Limits()) -> 
     return out
 
 
-def _shared(change: object) -> bool:
-    """Whether every part of a split plan needs this resource change.
+#: Resources that attach managed policies to principals: few, and every part needs all of them.
+_ATTACHMENTS = frozenset({
+    "aws_iam_role_policy_attachment", "aws_iam_user_policy_attachment", "aws_iam_group_policy_attachment",
+    "aws_iam_policy_attachment", "aws_iam_role_policy_attachments_exclusive",
+    "aws_iam_user_policy_attachments_exclusive", "aws_iam_group_policy_attachments_exclusive",
+})
+#: Principals, and the inline policies that name one (type -> (principal kind, argument naming it)).
+_PRINCIPALS = {"aws_iam_role": "role", "aws_iam_user": "user", "aws_iam_group": "group"}
+_INLINE_POLICIES = {"aws_iam_role_policy": ("role", "role"), "aws_iam_user_policy": ("user", "user"),
+                    "aws_iam_group_policy": ("group", "group")}
 
-    The rules join a policy only with its own resource change, the plan's data sources (an
-    aws_iam_policy_document read during apply), its configuration, and the organization's
-    policies (the SCP controls); everything else is judged resource by resource.
+
+def _shared(change: object) -> bool:
+    """Whether every part of a split plan needs this resource change whole.
+
+    The rules join a policy with its own resource change, the plan's data sources (an
+    aws_iam_policy_document read during apply), its configuration, the organization's policies
+    (the SCP controls), the attachments of a managed policy, and the principal an inline policy
+    belongs to with that principal's other inline policies (see ``_principal_group``).
     """
     return not isinstance(change, dict) or change.get("mode") != "managed" or \
-        change.get("type") == "aws_organizations_policy"
+        change.get("type") == "aws_organizations_policy" or change.get("type") in _ATTACHMENTS
+
+
+def _principal_group(change: dict) -> tuple | None | bool:
+    """The principal a role, user or group, or one of their inline policies, belongs to.
+
+    ``False``: not such a change. ``None``: it names its principal by a value the plan does not
+    know (a reference), so it may belong to any of them.
+    """
+    kind = _PRINCIPALS.get(change.get("type"))
+    argument = "name"
+    if kind is None:
+        kind, argument = _INLINE_POLICIES.get(change.get("type"), (None, None))
+        if kind is None:
+            return False
+    after = (change.get("change") or {}).get("after")
+    name = after.get(argument) if isinstance(after, dict) else None
+    return (kind, name) if isinstance(name, str) else None
+
+
+def _stub(change: dict) -> dict:
+    """A principal as the other parts see it: who it is and what it attaches, without its inline policies."""
+    inner = dict(change.get("change") or {})
+    for key in ("after", "after_unknown"):
+        if isinstance(inner.get(key), dict):
+            inner[key] = {k: v for k, v in inner[key].items() if k != "inline_policy"}
+    return {**change, "change": inner}
 
 
 def split_plan(plan: dict, parts: int) -> list[dict]:
     """``plan`` as ``parts`` plans whose findings, merged as a set, are the plan's findings.
 
     Each part keeps everything but ``resource_changes``, every shared change (see ``_shared``),
-    and one share of the others. Findings on shared resources appear in every part and merge
-    into one, as ``data.sesrego.findings`` is a set.
+    and one share of the others. A principal and its inline policies (resources and blocks) go
+    to one part together, and every other part gets the principal without its inline policies,
+    so that a managed policy anywhere sees whom it is attached to. When an inline policy names
+    its principal by a value the plan does not know, all principals go to one part. Findings on
+    shared resources appear in every part and merge into one, as ``data.sesrego.findings`` is a set.
     """
     changes = plan.get("resource_changes")
     if parts <= 1 or not isinstance(changes, list):
         return [plan]
     shared = [change for change in changes if _shared(change)]
-    own = [change for change in changes if not _shared(change)]
-    return [{**plan, "resource_changes": shared + own[part::parts]} for part in range(parts)]
+    groups: dict[tuple | None, list[dict]] = {}
+    units: list[list[dict]] = []
+    for change in changes:
+        if _shared(change):
+            continue
+        group = _principal_group(change)
+        if group is False:
+            units.append([change])
+        else:
+            groups.setdefault(group, []).append(change)
+    if None in groups:  # an inline policy that may belong to any principal: keep them all together
+        groups = {None: [change for group in groups.values() for change in group]}
+    units.extend(groups[key] for key in sorted(groups, key=repr))
+    principals = [(i % parts, _stub(change)) for i, unit in enumerate(units) for change in unit
+                  if change.get("type") in _PRINCIPALS]
+    out = []
+    for part in range(parts):
+        stubs = [stub for home, stub in principals if home != part]
+        mine = [change for unit in units[part::parts] for change in unit]
+        out.append({**plan, "resource_changes": shared + stubs + mine})
+    return out
