@@ -246,6 +246,10 @@ def _report_specs(values) -> list[tuple[str, Path]]:
     return specs
 
 
+#: What the .tf reader reads in a directory it scans: an output must never be written there under such a name.
+_CONFIGURATION_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
+
+
 def _outputs(params: Mapping) -> list[tuple[str, Path]]:
     """--report's outputs; every output checked before anything is scanned: writable, distinct, no input."""
     from .fsutil import check_writable, distinct_outputs
@@ -253,16 +257,36 @@ def _outputs(params: Mapping) -> list[tuple[str, Path]]:
     reports = _report_specs(params["reports"])
     files = [params["out"], *(path for _, path in reports), params["write_baseline"]]
     distinct_outputs(files, [])
-    readers = [p for p in params["paths"] if p != "-"] + [str(p) for p in params["data_files"]]
-    readers += [str(p) for p in (params["config_file"], params["baseline"], params["bundle_file"]) if p]
     for path in files:
-        if path is None:
-            continue
-        check_writable(path)
-        if path.exists() and any(os.path.exists(p) and os.path.samefile(p, path) for p in readers
-                                 if not (path == params["write_baseline"] and p == str(params["baseline"]))):
-            raise SesregoError("is also an input of this scan; the output would replace it", path=path)
+        if path is not None:
+            check_writable(path)
+            _not_an_input(path, params)
     return reports
+
+
+def _not_an_input(path: Path, params: Mapping) -> None:
+    """Refuse an output that is one of the scan's inputs however spelt (the configuration found by
+    itself included), or a Terraform file in a directory the scan reads."""
+    from .config import discover
+    from .fsutil import identity, inside
+
+    files = [str(p) for p in params["data_files"]] + [str(p) for p in params["tf_var_files"]]
+    files += [str(p) for p in (params["config_file"], params["bundle_file"], params["verification_key"],
+                               params["opa_ca_cert"], params["opa_client_cert"], params["opa_client_key"]) if p]
+    if params["baseline"] is not None and params["write_baseline"] != params["baseline"]:
+        files.append(str(params["baseline"]))
+    if params["config_file"] is None and not params["no_config"] and not params["opa_url"]:
+        found = discover()
+        files += [str(found)] if found is not None else []
+    directories = [p for p in params["paths"] if p != "-" and os.path.isdir(p)] + \
+        ([params["tf_dir"]] if params["tf_dir"] else [])
+    files += [p for p in params["paths"] if p != "-" and p not in directories]
+    target = identity(path)
+    if any(os.path.lexists(p) and identity(p) == target for p in files):
+        raise SesregoError("is also an input of this scan; the output would replace it", path=path)
+    if path.name.endswith(_CONFIGURATION_SUFFIXES) and any(inside(path, d) for d in directories):
+        raise SesregoError("is a Terraform file in a directory this scan reads; write the report elsewhere",
+                           path=path)
 
 
 def _policies(params: Mapping):

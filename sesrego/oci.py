@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,7 +101,7 @@ def _tag(descriptor: dict) -> object:
 
 
 def _blob_name(digest: object) -> str | None:
-    if isinstance(digest, str) and digest.startswith("sha256:") and len(digest) == 71:
+    if isinstance(digest, str) and re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
         return "blobs/sha256/" + digest[7:]
     return None
 

@@ -371,3 +371,26 @@ def test_render_is_deterministic_for_every_format(workspace, compiled):
         assert render(first, fmt) == render(second, fmt), fmt
     report = ScanReport((InputResult("p.json", "plan"),), RULES)
     assert render(report, "markdown") == render(report, "markdown")
+
+
+def test_an_output_never_replaces_an_input_however_it_is_named(workspace):
+    (workspace / ".git").mkdir()
+    (workspace / ".sesrego.yaml").write_text("sesrego:\n  config: {}\n")
+    (workspace / "link").symlink_to(workspace / "plans")
+    (workspace / "vars.tfvars").write_text("")
+    before = {p: p.read_bytes() for p in workspace.rglob("*") if p.is_file()}
+    for args in (["plans/plan.json", "-o", "link/plan.json"],  # the same file through a link
+                 ["plans/plan.json", "-o", ".sesrego.yaml"],  # the configuration found by itself
+                 ["infra", "--report", "json=infra/main.tf"],  # a file the .tf reader reads
+                 ["infra", "-o", "infra/new.tf"],  # one it would read next time
+                 ["plans/plan.json", "--tf-dir", "infra", "-o", "infra/extra.tf.json"],
+                 ["infra", "--var-file", "vars.tfvars", "-o", "vars.tfvars"]):
+        result = CliRunner().invoke(cli, ["scan", "-j", "1", *args])
+        assert result.exit_code == 2 and result.stderr.count("Error:") == 1, (args, result.output)
+        assert "is also an input" in result.stderr or "directory this scan reads" in result.stderr
+    assert {p: p.read_bytes() for p in workspace.rglob("*") if p.is_file()} == before
+    assert not (workspace / "infra" / "new.tf").exists()
+    # Writing a report into a scanned directory is fine, and the --no-config run does not count the file.
+    assert run("infra", "-o", "infra/sesrego.sarif", "-f", "sarif", "--soft-fail").exit_code == 0
+    assert CliRunner().invoke(cli, ["scan", "-j", "1", "--no-config", "plans/plan.json", "-o",
+                                    ".sesrego.yaml", "--soft-fail"]).exit_code == 0

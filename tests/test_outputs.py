@@ -385,3 +385,117 @@ def test_a_report_into_a_fifo_is_written_in_place(tmp_path):
     reader.join()
     assert result.exit_code == 0, result.output
     assert stat.S_ISFIFO(fifo.lstat().st_mode) and json.loads(received[0])["summary"]["warn"] == 1
+
+
+# --- links and hand-edited records: nothing outside the directory, nothing sesrego did not write -------------
+
+
+def test_a_linked_directory_inside_the_output_is_never_written_through(tmp_path):
+    out, elsewhere = tmp_path / "policy", tmp_path / "elsewhere"
+    assert run("compile", "-o", out).exit_code == 0
+    elsewhere.mkdir()
+    (elsewhere / "main.rego").write_text("the user's own\n")
+    import shutil
+
+    shutil.rmtree(out / "sesrego")
+    (out / "sesrego").symlink_to(elsewhere)  # where sesrego's files go, a link to the user's directory
+    for force in ([], ["--force"]):
+        result = run("compile", "-o", out, *force)
+        assert result.exit_code == 2 and "sesrego is a symbolic link" in result.stderr, result.output
+        assert result.stderr.count("Error:") == 1
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["main.rego"]
+    assert (elsewhere / "main.rego").read_text() == "the user's own\n"
+
+
+def test_a_directory_holding_only_a_link_is_not_empty(tmp_path):
+    out = tmp_path / "policy"
+    out.mkdir()
+    (out / "sesrego").symlink_to(tmp_path)
+    result = run("compile", "-o", out)
+    assert result.exit_code == 2 and "directory is not empty" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["policy"]
+
+
+def test_a_hand_edited_record_never_removes_a_file_outside_or_one_it_has_no_digest_of(tmp_path):
+    out, outside = tmp_path / "policy", tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("precious\n")
+    assert run("compile", "-o", out).exit_code == 0
+    (out / "lnk").symlink_to(outside)
+    (out / "mine.rego").write_text("package mine\n")
+    record = json.loads((out / RECORD).read_text())
+    record["files"]["lnk/secret.txt"] = hashlib.sha256(b"precious\n").hexdigest()  # through a link
+    record["previous"] = ["mine.rego"]  # named, but without a digest
+    (out / RECORD).write_text(json.dumps(record))
+    result = run("compile", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert (outside / "secret.txt").read_text() == "precious\n" and (out / "mine.rego").exists()
+    assert f"{out / 'mine.rego'}: kept; sesrego has no digest of it" in result.stderr
+    # A record naming files without digests at all (a list) removes nothing either.
+    (out / RECORD).write_text(json.dumps({"files": [*json.loads((out / RECORD).read_text())["files"], "mine.rego"]}))
+    assert run("compile", "-o", out).exit_code == 0 and (out / "mine.rego").exists()
+
+
+@pytest.mark.parametrize("names", [["../outside/secret.txt"], ["/etc/passwd"], ["./data.json"], ["a\\b"]])
+def test_a_record_naming_paths_outside_the_directory_is_refused(tmp_path, names):
+    out = tmp_path / "policy"
+    assert run("compile", "-o", out).exit_code == 0
+    (out / RECORD).write_text(json.dumps({"files": {name: "0" * 64 for name in names}}))
+    before = snapshot(out)
+    result = run("compile", "-o", out)
+    assert result.exit_code == 2 and "is not a record sesrego wrote" in result.stderr
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_a_record_that_is_a_link_is_never_written_through(tmp_path, force):
+    out, target = tmp_path / "policy", tmp_path / "target.json"
+    target.write_text("{}")
+    out.mkdir()
+    (out / RECORD).symlink_to(target)
+    result = run("compile", "-o", out, *force)
+    assert target.read_text() == "{}"
+    if force:
+        assert result.exit_code == 0 and not (out / RECORD).is_symlink()
+        assert "sesrego/main.rego" in json.loads((out / RECORD).read_text())["files"]
+    else:
+        assert result.exit_code == 2 and "is not a record sesrego wrote" in result.stderr
+
+
+def test_an_own_file_that_became_a_link_is_replaced_not_written_through(tmp_path):
+    out, target = tmp_path / "policy", tmp_path / "users.json"
+    assert run("compile", "-o", out).exit_code == 0
+    target.write_text("the user's\n")
+    target.chmod(0o600)
+    (out / "data.json").unlink()
+    (out / "data.json").symlink_to(target)
+    assert run("compile", "-o", out).exit_code == 0
+    assert target.read_text() == "the user's\n" and not (out / "data.json").is_symlink()
+    assert stat.S_IMODE((out / "data.json").stat().st_mode) != 0o600
+
+
+@pytest.mark.parametrize("spelling", ["symlink", "hardlink", "linked-directory"])
+def test_outputs_that_are_one_file_through_links_are_refused(tmp_path, spelling):
+    first = tmp_path / "out.json"
+    first.write_text("old")
+    if spelling == "symlink":
+        second = tmp_path / "second.json"
+        second.symlink_to(first)
+    elif spelling == "hardlink":
+        second = tmp_path / "second.json"
+        os.link(first, second)
+    else:
+        (tmp_path / "here").symlink_to(tmp_path)
+        second = tmp_path / "here" / "out.json"
+    plan = ROOT / "tests/fixtures/plans/one-warning.json"
+    for args in (["bundle", "-o", first, "--cross-check-report", second],
+                 ["scan", "-j", "1", plan, "-f", "json", "-o", first, "--report", f"sarif={second}"],
+                 ["scan", "-j", "1", plan, "--report", f"json={first}", "--write-baseline", second]):
+        result = run(*args)
+        assert result.exit_code == 2 and "two outputs of this command" in result.stderr, (args, result.output)
+        assert first.read_text() == "old"
+    result = run("compile", "-o", tmp_path / "policy", "--cross-check-report", tmp_path / "here-policy" / "r.json")
+    assert result.exit_code == 0  # a different directory: fine
+    (tmp_path / "policy-link").symlink_to(tmp_path / "policy")
+    result = run("compile", "-o", tmp_path / "policy", "--cross-check-report", tmp_path / "policy-link" / "r.json")
+    assert result.exit_code == 2 and "inside the output directory" in result.stderr
