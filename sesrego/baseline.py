@@ -26,12 +26,11 @@ from pathlib import Path, PurePath
 
 from .documents import load_json
 from .errors import InputError
+from .reading import read_file
 
 VERSION = 1
 #: What identifies a finding in a baseline, in the order of the fingerprint.
 FIELDS = ("input", "rule_id", "resource", "attribute", "statement")
-#: A baseline larger than this is refused (a baseline of 100,000 findings is about 20 MiB).
-MAX_BYTES = 64 * 2**20
 
 
 def input_key(path: str) -> str:
@@ -67,13 +66,7 @@ def render(fingerprints: Iterable[str]) -> bytes:
 def load(path: Path) -> frozenset[str]:
     """The fingerprints a baseline file records; a file that is not a baseline is an input error."""
     path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read baseline: {exc.strerror or exc}", path=path) from None
-    if len(raw) > MAX_BYTES:
-        raise InputError(f"baseline is larger than {MAX_BYTES // 2**20} MiB", path=path)
+    raw = read_file(path, what="baseline")  # 64 MiB at most: 100,000 findings take about 20 MiB
     document = load_json(raw, path)
     if not isinstance(document, dict) or document.get("sesrego_baseline") != VERSION \
             or not isinstance(document.get("findings"), list):

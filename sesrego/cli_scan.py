@@ -294,7 +294,8 @@ def _policies(params: Mapping):
     from . import prebuilt
 
     if params["bundle_file"] is not None:
-        return prebuilt.load(params["bundle_file"], params["verification_key"], params["key_id"])
+        return prebuilt.load(params["bundle_file"], params["verification_key"], params["key_id"],
+                             timeout=params["input_timeout"])
     from .compiler import compile_tree
     from .console import report_cross_check
 
@@ -329,7 +330,7 @@ def _configuration(params: Mapping, policies, say) -> tuple[dict, dict]:
             say(f"note: with --opa-url the server's own configuration applies; {', '.join(map(str, files))} "
                 f"{'is' if len(files) == 1 else 'are'} not sent (it would change the server for every client)")
         return {}, {"source": "server"}
-    loaded = load_configuration(files, policies.rule_ids)
+    loaded = load_configuration(files, policies.rule_ids, timeout=params["input_timeout"])
     for line in loaded.notes:
         say(line)
     if found is not None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import EngineError, SesregoError, printable
+from .reading import regular_file
 
 if TYPE_CHECKING:  # the CLI reads this module's defaults without loading the engine
     from .engine import Result
@@ -84,12 +85,8 @@ class Connection:
             raise SesregoError("--opa-client-key needs --opa-client-cert")
         for flag, path in (("--opa-ca-cert", options.ca_cert), ("--opa-client-cert", options.client_cert),
                            ("--opa-client-key", options.client_key)):
-            if path is not None:
-                try:
-                    with open(path, "rb"):
-                        pass
-                except OSError as exc:
-                    raise SesregoError(f"{flag}: cannot read: {exc.strerror or exc}", path=path) from None
+            if path is not None:  # requests opens them itself: a FIFO or device there would never end
+                regular_file(path, flag, SesregoError)
         cert = (options.client_cert, options.client_key) if options.client_key else options.client_cert
         parsed = urlsplit(self.url)
         client = OpaClient(host=parsed.hostname, port=parsed.port, ssl=(options.ca_cert or True) if https else False,
