@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import signal
 import sys
 from contextvars import ContextVar
 from pathlib import Path
@@ -21,7 +22,7 @@ import click
 from . import __version__
 from .cli_scan import ScanCommand, name_environment, scan_options, server_options, server_settings
 from .console import emit, note, report_cross_check
-from .errors import SesregoError, as_user_error, printable
+from .errors import SesregoError, Terminated, as_user_error, printable
 
 DEFAULT_BUNDLE = Path("bundles/sesrego.tar.gz")
 
@@ -471,7 +472,12 @@ def push_command(opa_url, opa_token, opa_connect_timeout, opa_timeout, opa_ca_ce
     _note(f"pushed {count} policies and data.sesrego to {base_url(opa_url)}")
 
 
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)  # stop as Ctrl-C does: workers, temporary files, exit 143
     try:
         cli.main(prog_name="sesrego", standalone_mode=True)
     except SesregoError as exc:  # pragma: no cover - click handles it in standalone mode

@@ -101,9 +101,15 @@ class OutputError(SesregoError):
 
 
 class Interrupted(SesregoError):
-    """Ctrl-C: exit status 130, as a shell reports SIGINT."""
+    """Ctrl-C: exit status 130, as a shell reports SIGINT; SIGTERM: 143."""
 
     exit_code = 130
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread when SIGTERM arrives (see :func:`sesrego.cli.main`), so that a run
+    stopped by ``kill``, a CI timeout or a container shutdown cleans up as Ctrl-C does: workers
+    stopped, temporary files removed, nothing half-written."""
 
 
 class SourceErrors(SesregoError):
@@ -125,6 +131,10 @@ def as_user_error(exc: BaseException, subject: str | Path | None = None) -> Sesr
     """
     if isinstance(exc, SesregoError):
         return exc.at(subject) if subject is not None else exc
+    if isinstance(exc, Terminated):
+        stopped = Interrupted("terminated (SIGTERM)")
+        stopped.exit_code = 143
+        return stopped
     if isinstance(exc, KeyboardInterrupt):
         return Interrupted("interrupted")
     if isinstance(exc, MemoryError):

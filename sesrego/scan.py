@@ -210,10 +210,26 @@ class _Run:
 _worker: Evaluator | None = None
 
 
-def _init_worker(evaluator: Evaluator) -> None:
+def _init_worker(evaluator: Evaluator, parent: int) -> None:
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with(parent)
     _worker = evaluator
+
+
+def _die_with(parent: int) -> None:
+    """Make the kernel kill this worker when the scan that started it dies, even by SIGKILL (Linux's
+    PR_SET_PDEATHSIG), so that no orphan goes on evaluating; elsewhere the worker notices when its
+    next task cannot be fetched."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # it died before that took effect
+        os._exit(1)
 
 
 def _scan_one(source: Source, run: _Run, evaluator: Evaluator | None = None) -> list[InputResult]:
@@ -394,7 +410,8 @@ def _pool_round(run: _Run, sources: list[Source], pending: list[int], evaluator:
                 outputs: dict[int, list[InputResult]], progress) -> list[int]:
     """Run ``pending`` in a fresh pool; fill ``outputs``; return the sources the pool lost."""
     context = multiprocessing.get_context("spawn")  # the Go runtime must not be forked
-    pool = ProcessPoolExecutor(width, mp_context=context, initializer=_init_worker, initargs=(evaluator,))
+    pool = ProcessPoolExecutor(width, mp_context=context, initializer=_init_worker,
+                               initargs=(evaluator, os.getpid()))
     broken: list[int] = []
     try:
         futures = []
