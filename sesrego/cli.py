@@ -22,7 +22,7 @@ import click
 from . import __version__
 from .cli_scan import ScanCommand, name_environment, scan_options, server_options, server_settings
 from .console import emit, note, report_cross_check
-from .errors import SesregoError, Terminated, as_user_error, printable
+from .errors import SesregoError, Terminated, as_user_error, printable, terminal_text
 
 DEFAULT_BUNDLE = Path("bundles/sesrego.tar.gz")
 
@@ -308,7 +308,7 @@ def bundle_inspect_command(bundle_path: Path, fmt: str) -> None:
 
     _about(bundle_path)
     report = inspect(read_bundle(bundle_path))
-    _emit(render_json(report) if fmt == "json" else render_table(report))
+    _emit(render_json(report) if fmt == "json" else terminal_text(render_table(report)))
 
 
 @cli.command("diff")
@@ -348,7 +348,8 @@ def diff_command(old, new, old_catalog, old_guidance, new_catalog, new_guidance,
     _SUBJECT.set(None)
     report = drift(old_side, new_side)
     render = render_json if fmt == "json" else render_text
-    _emit(render(report, old_side.label, new_side.label))
+    text = render(report, old_side.label, new_side.label)
+    _emit(text if fmt == "json" else terminal_text(text))
     sys.exit(report["exit_status"])
 
 
@@ -417,11 +418,11 @@ def rules_command(rule_id, markdown, program, tree) -> None:
     from .reference import explain, listing, markdown_reference
 
     if markdown:
-        click.echo(markdown_reference(program), nl=False)
+        _emit(terminal_text(markdown_reference(program)))
     elif rule_id:
-        click.echo(explain(program, rule_id.upper()), nl=False)
+        _emit(terminal_text(explain(program, rule_id.upper())))
     else:
-        click.echo(listing(program), nl=False)
+        _emit(terminal_text(listing(program)))
 
 
 @cli.command("actions")
@@ -443,7 +444,7 @@ def actions_command(pattern, fmt, program, tree) -> None:
     from .actions import lookup, render_json, render_text
 
     answer = lookup(program, pattern)
-    click.echo(render_json(answer) if fmt == "json" else render_text(answer), nl=False)
+    _emit(render_json(answer) if fmt == "json" else terminal_text(render_text(answer)))
     sys.exit(0 if answer.matches else 1)
 
 

@@ -28,7 +28,7 @@ from deepdiff import DeepDiff
 
 from .bundle import MANIFEST, read_bundle
 from .compiler import parse_sources, replace_by_version
-from .errors import BundleError, SourceError
+from .errors import BundleError, SourceError, json_text
 from .lower import lower
 from .model import Catalog, Guidance, Program
 from .sources import DEFAULT_CATALOGS, DEFAULT_GUIDANCE, Text, read_text
@@ -499,8 +499,8 @@ def render_text(report: dict, old_label: str, new_label: str) -> str:
 
 
 def render_json(report: dict, old_label: str, new_label: str) -> str:
-    return json.dumps({"old": old_label, "new": new_label, **report}, indent=2, sort_keys=True,
-                      ensure_ascii=False) + "\n"
+    return json_text(json.dumps({"old": old_label, "new": new_label, **report}, indent=2, sort_keys=True,
+                                ensure_ascii=False)) + "\n"
 
 
 def drift(old: SourceSet, new: SourceSet) -> dict:

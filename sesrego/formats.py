@@ -25,7 +25,7 @@ from urllib.parse import quote
 import click
 
 from . import __version__
-from .errors import SesregoError, printable
+from .errors import SesregoError, json_text, printable
 from .report import SEVERITY_ORDER, InputResult, RuleInfo, ScanReport, describe_waiver, sort_key
 
 FORMATS = ("table", "json", "sarif", "junit", "github", "markdown")
@@ -100,7 +100,7 @@ def display_path(path: str | os.PathLike, base: str | os.PathLike | None = None)
                 continue
         if base is not None:
             return target.as_posix()
-    return PurePath(text).as_posix()
+    return PurePath(os.path.normpath(text)).as_posix()
 
 
 #: One instance key of an address: ``[0]``, ``["a.b"]`` (HCL-quoted, with escapes).
@@ -333,7 +333,7 @@ def render_json(report: ScanReport) -> str:
                for finding in document.pop("findings")]
     findings = "[\n" + ",\n".join(f"    {line}" for line in compact) + "\n  ]" if compact else "[]"
     rest = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False)
-    return '{\n  "findings": ' + findings + ",\n" + rest[2:] + "\n"
+    return json_text('{\n  "findings": ' + findings + ",\n" + rest[2:]) + "\n"
 
 
 # --- sarif --------------------------------------------------------------------------------------------------
@@ -456,7 +456,7 @@ def render_sarif(report: ScanReport) -> str:
             "results": results,
         }],
     }
-    return json.dumps(log, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return json_text(json.dumps(log, sort_keys=True, indent=2, ensure_ascii=False)) + "\n"
 
 
 # --- junit --------------------------------------------------------------------------------------------------
