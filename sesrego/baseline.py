@@ -67,7 +67,7 @@ def load(path: Path) -> frozenset[str]:
     """The fingerprints a baseline file records; a file that is not a baseline is an input error."""
     path = Path(path)
     raw = read_file(path, what="baseline")  # 64 MiB at most: 100,000 findings take about 20 MiB
-    document = load_json(raw, path)
+    document = load_json(raw, path, unique_keys=True)
     if not isinstance(document, dict) or document.get("sesrego_baseline") != VERSION \
             or not isinstance(document.get("findings"), list):
         raise InputError(f'not a sesrego baseline (expected {{"sesrego_baseline": {VERSION}, "findings": [...]}}; '

@@ -153,6 +153,25 @@ def test_hostile_data_files_are_refused(tmp_path, name, text, words):
     config_error(tmp_path, text, *words, name=name)
 
 
+@pytest.mark.parametrize("name,text", [
+    ("dup.yaml", "sesrego:\n  config:\n    waivers:\n      - {rule_id: SES-001, resource: '*', reason: r}\n"
+                 "    waivers: []\n"),
+    ("dup-top.yaml", "sesrego:\n  config: {scp_attested: true}\nsesrego:\n  config: {}\n"),
+    ("dup.json", '{"sesrego": {"config": {"waivers": [{"rule_id": "SES-001", "resource": "*", "reason": "r"}], '
+                 '"waivers": []}}}'),
+    ("dup-waiver.json", '{"sesrego": {"config": {"waivers": [{"rule_id": "SES-001", "resource": "*", "reason": "r", '
+                        '"expires": "2020-01-01", "expires": "2099-01-01"}]}}}'),
+])
+def test_a_key_set_twice_is_an_error_not_a_value_silently_lost(tmp_path, name, text):
+    config_error(tmp_path, text, "set twice", name=name)
+
+
+def test_yaml_merge_keys_may_still_override_what_they_merge(tmp_path):
+    path = write(tmp_path, "base: &base {rule_id: SES-001, resource: x, reason: r}\nsesrego:\n  config:\n"
+                           "    waivers:\n      - {<<: *base, resource: y}\n")
+    assert load_configuration([path], RULE_IDS).waivers == [{"rule_id": "SES-001", "resource": "y", "reason": "r"}]
+
+
 def test_merge_conflicts_between_files_are_errors(tmp_path):
     first = write(tmp_path, config(scp_attested=True), "a.yaml")
     second = write(tmp_path, config(scp_attested=False), "b.yaml")
