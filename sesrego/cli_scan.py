@@ -434,5 +434,6 @@ def _main_output(report: ScanReport, params: Mapping) -> tuple[Path | None, str]
     out = params["out"]
     terminal = out is None and stdout_is_terminal()
     color = out is None and use_color(params["no_color"], environ(), terminal)
+    # On standard output the table leaves unreadable inputs to standard error, which names each one once.
     return out, render(report, params["fmt"], color=color, width=table_width(terminal), quiet=params["quiet"],
-                       compact=params["compact"])
+                       compact=params["compact"], errors=out is not None)

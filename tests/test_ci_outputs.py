@@ -394,3 +394,20 @@ def test_an_output_never_replaces_an_input_however_it_is_named(workspace):
     assert run("infra", "-o", "infra/sesrego.sarif", "-f", "sarif", "--soft-fail").exit_code == 0
     assert CliRunner().invoke(cli, ["scan", "-j", "1", "--no-config", "plans/plan.json", "-o",
                                     ".sesrego.yaml", "--soft-fail"]).exit_code == 0
+
+
+def test_an_unreadable_input_is_named_once_wherever_the_report_goes(workspace):
+    (workspace / "broken.json").write_text("{")
+    error = "broken.json:1:2: not valid JSON"
+    for args in (["-f", "table"], ["--compact"], ["-q"], ["-f", "json"], ["-o", "report.txt"],
+                 ["--compact", "-o", "c.txt"]):
+        result = run("broken.json", "plans/plan.json", *args)
+        assert result.exit_code == 2, args
+        assert [line for line in result.stderr.splitlines() if error in line] == [f"error: {error}: Expecting "
+                                                                                 "property name enclosed in double "
+                                                                                 "quotes"], args
+        in_a_document = args == ["-f", "json"]  # the JSON report holds it too, as data
+        assert result.stdout.count(error) == in_a_document, (args, result.stdout)
+        assert "could not be read" in result.stdout or "-o" in args or "-q" in args or in_a_document
+    # A report written to a file is complete: it names the input too.
+    assert error in (workspace / "report.txt").read_text() and error in (workspace / "c.txt").read_text()
