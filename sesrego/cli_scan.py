@@ -196,7 +196,7 @@ def run(params: Mapping, ctx: click.Context) -> int:
                                      soft_fail=params["soft_fail"] or params["write_baseline"] is not None)
         if progress:
             progress.stage("writing the report")
-        written = _write_files(report, params, outputs)
+        written = _write_files(report, params, outputs, view)
         out, text = _main_output(report, params)
     emit(text, out)  # after the progress line is erased, so the two never mix on a terminal
     for line in written:
@@ -410,7 +410,7 @@ def _base(params: Mapping) -> str | None:
     return str(params["base_dir"]) if params["base_dir"] is not None else None
 
 
-def _write_files(report: ScanReport, params: Mapping, reports: list[tuple[str, Path]]) -> list[str]:
+def _write_files(report: ScanReport, params: Mapping, reports: list[tuple[str, Path]], view) -> list[str]:
     """The --report files and the --write-baseline file; the notes to print about them."""
     from .formats import render
     from .fsutil import atomic_write
@@ -421,9 +421,11 @@ def _write_files(report: ScanReport, params: Mapping, reports: list[tuple[str, P
     if params["write_baseline"] is not None:
         from . import baseline, views
 
-        recorded = views.baseline_fingerprints(report)
+        recorded = views.baseline_fingerprints(report, str(params["write_baseline"]), view)
         atomic_write(params["write_baseline"], baseline.render(recorded))
-        return [f"note: wrote {params['write_baseline']} ({len(set(recorded))} finding(s) in the baseline)"]
+        unread = f"; {len(report.failed_inputs)} input(s) could not be read: what --baseline accepted of them is " \
+            "kept, their other findings are not recorded" if report.failed_inputs else ""
+        return [f"note: wrote {params['write_baseline']} ({len(set(recorded))} finding(s) in the baseline{unread})"]
     return []
 
 
