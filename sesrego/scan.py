@@ -35,7 +35,7 @@ from typing import Protocol
 
 from .bundle import bundle_files, tar_gz
 from .engine import Embedded, Evaluator, OpaBinary, Result, data_document
-from .errors import as_user_error
+from .errors import InputError, as_user_error
 from .model import Program
 from .plan import Limits, check_policies, plan_bytes, plan_parts, read_bounded, read_input
 from .render import Tree
@@ -446,6 +446,14 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def read_stdin(limits: Limits = Limits()) -> bytes:
-    """Standard input, read under the size limit."""
-    return read_bounded(sys.stdin.buffer, "-", limits)
+def read_stdin(limits: Limits = Limits(), stream=None) -> bytes:
+    """Standard input, read under the size limit; a terminal is refused rather than waited on."""
+    stream = stream or sys.stdin
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    if terminal:
+        raise InputError("standard input is a terminal, not a plan: pipe one in (terraform show -json tfplan | "
+                         "sesrego scan -)", path="-")
+    return read_bounded(stream.buffer, "-", limits)

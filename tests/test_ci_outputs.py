@@ -411,3 +411,34 @@ def test_an_unreadable_input_is_named_once_wherever_the_report_goes(workspace):
         assert "could not be read" in result.stdout or "-o" in args or "-q" in args or in_a_document
     # A report written to a file is complete: it names the input too.
     assert error in (workspace / "report.txt").read_text() and error in (workspace / "c.txt").read_text()
+
+
+def test_markdown_stays_under_githubs_summary_limit_however_long_the_findings():
+    from sesrego import markdown
+
+    long = [finding("SES-001", f"module.m[\"{'x' * 4000}\"].aws_iam_policy.p{i}", "warn", msg="m" * 4000)
+            for i in range(400)]
+    text = markdown.render_markdown(ScanReport((InputResult("plan.json", "plan", tuple(long)),), RULES))
+    assert len(text.encode()) < 1024 * 1024
+    rows = [line for line in text.splitlines() if line.startswith("| SES-001 | warn | module")]
+    assert 0 < len(rows) < 400 and f"… and {400 - len(rows)} more findings" in text
+
+
+def test_progress_never_wraps_a_narrow_terminal():
+    stream = io.StringIO()
+    progress = progress_module.Progress(stream, columns=30)
+    progress.stage("evaluating " + "very/long/path/" * 10 + "plan.json")
+    progress.draw()
+    assert len(stream.getvalue()) == 1 + 29
+
+
+def test_standard_input_that_is_a_terminal_is_refused_not_waited_on():
+    from sesrego.errors import InputError
+    from sesrego.scan import read_stdin
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    with pytest.raises(InputError, match="standard input is a terminal, not a plan: pipe one in"):
+        read_stdin(stream=Terminal())
