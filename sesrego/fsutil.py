@@ -242,16 +242,18 @@ def _linked_parent(directory: Path, name: str) -> str | None:
     return None
 
 
-def _existing(directory: Path) -> list[str]:
-    """Every entry under ``directory`` that is not a directory (relative, with /): files, and links
-    (to directories too, which are not followed); sesrego's staging directories are left out."""
-    found = []
+def _first_entry(directory: Path) -> str | None:
+    """The first entry under ``directory`` that is not a directory (relative, with /), in name order:
+    a file, or a link (to a directory too, which is not followed); sesrego's own bookkeeping is left
+    out. The walk stops there, so refusing ``..`` or ``/usr`` costs no more than looking at it."""
     for root, dirs, files in os.walk(directory):
         rel = Path(root).relative_to(directory)
-        dirs[:] = [d for d in dirs if not (rel == Path(".") and d.startswith(STAGING_PREFIX))]
-        found.extend((rel / d).as_posix() for d in dirs if os.path.islink(os.path.join(root, d)))
-        found.extend((rel / f).as_posix() for f in files)
-    return sorted(found)
+        dirs[:] = sorted(d for d in dirs if not (rel == Path(".") and d.startswith(STAGING_PREFIX)))
+        found = sorted([f for f in files if not (rel == Path(".") and f in (RECORD, JOURNAL))]
+                       + [d for d in dirs if os.path.islink(os.path.join(root, d))])
+        if found:
+            return (rel / found[0]).as_posix()
+    return None
 
 
 def write_tree(directory: Path, files: Mapping[str, bytes], *, force: bool = False,
@@ -317,13 +319,14 @@ def _prepare(directory: Path, files: Mapping[str, bytes]) -> None:
 def _foreign_replaced(directory: Path, files: Mapping[str, bytes], own, *, force: bool, adopt: bool,
                       merges: Callable[[str], bool] | None) -> list[str]:
     """The user's files this write would replace; an error unless ``force`` allows it."""
-    existing = [name for name in _existing(directory) if name not in (RECORD, JOURNAL)]
-    foreign = [name for name in existing if own is None or name not in own]
-    if own is None and existing and not force and not adopt:
-        raise OutputError(f"directory is not empty and sesrego did not write it ({len(existing)} file(s), such "
-                          f"as {existing[0]}); choose an empty or new directory, or pass --force to write "
-                          "sesrego's files beside them", path=directory)
-    replaced = sorted(name for name in foreign if name in files and not (merges and merges(name)))
+    if own is None and not force and not adopt:
+        first = _first_entry(directory)
+        if first is not None:
+            raise OutputError(f"directory is not empty and sesrego did not write it (it holds {first}, for one); "
+                              "choose an empty or new directory, or pass --force to write sesrego's files beside "
+                              "them", path=directory)
+    replaced = sorted(name for name in files if (own is None or name not in own) and _occupied(directory / name)
+                      and not (merges and merges(name)))
     if replaced and not force:
         raise OutputError(f"would replace {replaced[0]}, which sesrego did not write; pass --force to replace "
                           f"{'it' if len(replaced) == 1 else f'these {len(replaced)} files'}", path=directory)
@@ -337,6 +340,11 @@ def _foreign_replaced(directory: Path, files: Mapping[str, bytes], own, *, force
         raise OutputError(f"cannot write {blocked[0]}: a file stands where its directory would be",
                           path=directory)
     return replaced
+
+
+def _occupied(path: Path) -> bool:
+    """Whether something that is not a directory (a file, a link) stands at ``path``."""
+    return os.path.islink(path) or (path.exists() and not path.is_dir())
 
 
 def _stage(directory: Path, files: Mapping[str, bytes], previous: list[str]) -> Path:

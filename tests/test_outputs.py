@@ -499,3 +499,25 @@ def test_outputs_that_are_one_file_through_links_are_refused(tmp_path, spelling)
     (tmp_path / "policy-link").symlink_to(tmp_path / "policy")
     result = run("compile", "-o", tmp_path / "policy", "--cross-check-report", tmp_path / "policy-link" / "r.json")
     assert result.exit_code == 2 and "inside the output directory" in result.stderr
+
+
+def test_refusing_a_large_directory_looks_no_further_than_its_first_file(tmp_path, monkeypatch):
+    import sesrego.fsutil as fsutil
+
+    big = tmp_path / "big"
+    for i in range(30):
+        (big / f"d{i:02}").mkdir(parents=True)
+        (big / f"d{i:02}" / "f.txt").write_text("x")
+    visited = []
+    real = os.walk
+
+    def walk(top, *args, **kwargs):
+        for entry in real(top, *args, **kwargs):
+            visited.append(entry[0])
+            yield entry
+
+    monkeypatch.setattr(fsutil.os, "walk", walk)
+    result = run("compile", "-o", big)
+    assert result.exit_code == 2 and "directory is not empty and sesrego did not write it (it holds d00/f.txt" \
+        in result.stderr
+    assert len(visited) <= 2
