@@ -36,6 +36,16 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite(text: str) -> float:
+    """A JSON number as a float; one too large for a float (``1e400``) would become Infinity, which OPA
+    refuses in a document sesrego writes (a JWT's claims, a bundle's data), so it is an error."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is too large for sesrego to carry exactly (it would become "
+                         "Infinity, which OPA refuses)")
+    return value
+
+
 def _unique(pairs: list[tuple[str, object]]) -> dict:
     keys = [key for key, _ in pairs]
     if len(set(keys)) != len(keys):
@@ -55,6 +65,7 @@ def load_json(text: str | bytes, name: object, *, error: type[SesregoError] = In
     object is an error (for configuration, where the first value would be a silent no-op)."""
     if unique_keys:
         hooks["object_pairs_hook"] = _unique
+    hooks.setdefault("parse_float", _finite)
     if isinstance(text, (bytes, bytearray)):
         try:
             text = bytes(text).decode("utf-8")
