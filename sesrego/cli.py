@@ -21,7 +21,7 @@ import click
 
 from . import __version__
 from .cli_scan import ScanCommand, name_environment, scan_options, server_options, server_settings
-from .console import emit, note, report_cross_check
+from .console import emit, note, report_cross_check, write_cross_check
 from .errors import SesregoError, Terminated, as_user_error, printable, terminal_text
 
 DEFAULT_BUNDLE = Path("bundles/sesrego.tar.gz")
@@ -156,6 +156,8 @@ def compile_command(out: Path, force: bool, cross_check_report: Path | None, pro
         check_writable(cross_check_report)
     _report_cross_check(program, strict=strict, verbose=verbose, report_path=cross_check_report)
     written = write_policy_dir(tree, out, force=force, report=_note)
+    if cross_check_report is not None:
+        write_cross_check(program, cross_check_report)
     rego = sum(1 for name in written.files if name.endswith(".rego"))
     removed = f", removed {len(written.removed)} stale" if written.removed else ""
     _note(f"wrote {out}/ ({rego} Rego files, data.json{removed})")
@@ -248,6 +250,8 @@ def bundle_command(ctx, out: Path, data_files, signing_key, signing_alg, key_id,
     configuration = _configuration(data_files, program)
     _report_cross_check(program, strict=strict, verbose=verbose, report_path=cross_check_report)
     built = build(program, tree, configuration.config, options, report=_note)
+    if cross_check_report is not None:
+        write_cross_check(program, cross_check_report)
     if built.oci is not None:
         _note(f"wrote {oci_layout}/ (OCI image layout, tag {oci_tag}, manifest {built.oci.manifest_digest})")
     _note(f"wrote {out} ({built.size} bytes, revision {built.revision}{', signed' if built.signed else ''})")

@@ -521,3 +521,16 @@ def test_refusing_a_large_directory_looks_no_further_than_its_first_file(tmp_pat
     assert result.exit_code == 2 and "directory is not empty and sesrego did not write it (it holds d00/f.txt" \
         in result.stderr
     assert len(visited) <= 2
+
+
+def test_a_command_that_fails_writes_none_of_its_outputs(tmp_path):
+    taken = with_user_files(tmp_path / "taken")
+    report = tmp_path / "report.json"
+    for args in (["compile", "-o", taken], ["bundle", "-o", tmp_path / "b.tar.gz", "--oci-layout", taken]):
+        result = run(*args, "--cross-check-report", report)
+        assert result.exit_code == 2 and "directory is not empty" in result.stderr
+        assert not report.exists() and not (tmp_path / "b.tar.gz").exists()
+    # --strict fails after writing the report, which explains why, and nothing else
+    result = run("compile", "-o", tmp_path / "policy", "--cross-check-report", report, "--strict")
+    assert result.exit_code == 2 and json.loads(report.read_text())["cross_check"]
+    assert not (tmp_path / "policy").exists()
