@@ -28,6 +28,7 @@ from deepdiff import DeepDiff
 
 from .bundle import MANIFEST, read_bundle
 from .compiler import parse_sources, replace_by_version
+from .documents import load_json
 from .errors import BundleError, SourceError, json_text
 from .lower import lower
 from .model import Catalog, Guidance, Program
@@ -81,8 +82,10 @@ def directory_sources(path: Path) -> SourceSet:
 def bundle_sources(path: Path) -> SourceSet:
     """The source documents a sesrego bundle recorded (``metadata.sources[].path``)."""
     files = read_bundle(path)
+    if MANIFEST not in files:
+        raise BundleError("not a sesrego bundle: it has no .manifest", path=path)
+    manifest = load_json(files[MANIFEST], f"{path}:{MANIFEST}", error=BundleError)
     try:
-        manifest = json.loads(files[MANIFEST])
         metadata = manifest["metadata"]
         entries = {s["name"]: s for s in metadata["sources"]}
         catalog_names = [c["name"] for c in metadata["catalogs"]]

@@ -29,7 +29,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .documents import load_json
 from .errors import OutputError, SesregoError
+from .reading import read_file
 
 RECORD = ".sesrego-files.json"
 JOURNAL = ".sesrego-files.pending.json"
@@ -206,14 +208,14 @@ def _record_files(directory: Path, force: bool) -> tuple[set[str] | None, dict[s
         try:
             if path.is_symlink() or not path.is_file():
                 raise ValueError
-            document = json.loads(path.read_text(encoding="utf-8"))
+            document = load_json(read_file(path, what="record", error=OutputError), path, error=OutputError)
             files = document["files"]
             if not isinstance(files, (list, dict)):
                 raise TypeError
             names = set(files) | set(document.get("previous", []))
             if not all(isinstance(n, str) and _safe_relative(n) for n in names):
                 raise ValueError
-        except (OSError, ValueError, TypeError, KeyError, RecursionError):
+        except (OSError, ValueError, TypeError, KeyError, RecursionError, OutputError):
             if force:
                 continue
             raise OutputError(f"{name} is not a record sesrego wrote; remove it or pass --force",
