@@ -214,7 +214,30 @@ def _given(ctx: click.Context, name: str) -> bool:
     return source in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
 
 
-def _check_combinations(params: Mapping, ctx: click.Context) -> None:
+#: Options that exclude each other: when one side is on the command line and the other only in the
+#: environment (SESREGO_<OPTION>), the command line wins and the environment's side is dropped.
+_EXCLUSIVE = ((("config_file",), ("no_config",)), (("opa_url",), ("engine",)),
+              (("bundle_file",), ("catalogs", "guidance", "strict", "verbose", "opa_url")))
+
+
+def _flag_wins(params: dict, ctx: click.Context) -> None:
+    """Drop the environment's side of each exclusive pair the command line overrides (see _EXCLUSIVE)."""
+    source = ctx.get_parameter_source
+    for left, right in _EXCLUSIVE:
+        for given, other in ((left, right), (right, left)):
+            if not any(source(name) is click.core.ParameterSource.COMMANDLINE for name in given):
+                continue
+            for name in other:
+                if source(name) is click.core.ParameterSource.ENVIRONMENT:
+                    param = next(p for p in ctx.command.params if p.name == name)
+                    default = param.get_default(ctx)
+                    default = None if default is getattr(click.core, "UNSET", None) else default  # click >= 8.3
+                    params[name] = tuple(default or ()) if getattr(param, "multiple", False) else default
+                    ctx.set_parameter_source(name, click.core.ParameterSource.DEFAULT)
+
+
+def _check_combinations(params: dict, ctx: click.Context) -> None:
+    _flag_wins(params, ctx)
     if params["config_file"] is not None and params["no_config"]:
         raise click.UsageError("--config names a configuration file and --no-config turns them off; give one")
     if params["opa_url"] and _given(ctx, "engine"):
@@ -225,7 +248,7 @@ def _check_combinations(params: Mapping, ctx: click.Context) -> None:
                     if params.get(name)]
         if clashing:
             raise click.UsageError(f"--bundle scans with the bundle's own policies; {', '.join(clashing)} "
-                                   "do not apply to it")
+                                   f"{'does' if len(clashing) == 1 else 'do'} not apply to it")
     elif params["verification_key"] is not None or params["key_id"]:
         raise click.UsageError("--verification-key and --key-id verify a --bundle; give the bundle too")
     if params["key_id"] and params["verification_key"] is None:

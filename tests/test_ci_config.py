@@ -194,6 +194,25 @@ def test_config_and_no_config_from_the_environment(project):
     assert waived(run("plan.json", "-f", "json", env={"SESREGO_CONFIG": str(other)})) == ["aws_iam_policy.b"]
 
 
+def test_a_flag_wins_over_an_exclusive_option_from_the_environment(project):
+    (project / ".sesrego.yaml").write_text(WAIVE_A)
+    other = project / "other.yaml"
+    other.write_text(WAIVE_A.replace("aws_iam_policy.a", "aws_iam_policy.b"))
+    # the flag on one side of an exclusive pair drops the environment's other side
+    assert waived(run("plan.json", "-f", "json", "--config", other, env={"SESREGO_NO_CONFIG": "1"})) == [
+        "aws_iam_policy.b"]
+    assert waived(run("plan.json", "-f", "json", "--no-config", env={"SESREGO_CONFIG": str(other)})) == []
+    result = run("plan.json", "-f", "json", "--engine", "embedded", env={"SESREGO_OPA_URL": "http://127.0.0.1:9"})
+    assert result.exit_code == 0 and json.loads(result.stdout)["configuration"]["source"] == "files"
+    result = run("plan.json", "--opa-url", "http://127.0.0.1:9", "-f", "json", env={"SESREGO_ENGINE": "embedded"})
+    assert result.exit_code == 2 and "cannot connect to the OPA server" in result.stdout  # the server was asked
+    # both on the command line, or both in the environment: still an error
+    for args, env in ((["--config", other, "--no-config"], {}),
+                      ([], {"SESREGO_CONFIG": str(other), "SESREGO_NO_CONFIG": "1"})):
+        result = run("plan.json", *args, env=env)
+        assert result.exit_code == 2 and "give one" in result.stderr
+
+
 # --- colour and width -----------------------------------------------------------------------------------------
 
 
