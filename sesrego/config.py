@@ -243,10 +243,14 @@ def repository_root(start: Path) -> Path | None:
 
 
 def _config_in(directory: Path) -> Path | None:
-    found = [directory / name for name in CONFIG_NAMES if (directory / name).is_file()]
+    found = [directory / name for name in CONFIG_NAMES if os.path.lexists(directory / name)]
     if len(found) > 1:
         raise InputError(f"{' and '.join(p.name for p in found)} are both here; keep one, or name one with "
                          "--config", path=directory)
+    if found and not found[0].is_file():  # never a silent no-op: a directory, a FIFO, a link to nothing
+        raise InputError("is not a regular file (a directory, a pipe or a broken link?): sesrego cannot read its "
+                         "configuration there; remove it, or name a file with --config or pass --no-config",
+                         path=shown(found[0]))
     return found[0] if found else None
 
 

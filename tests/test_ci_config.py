@@ -106,6 +106,22 @@ def test_two_configuration_files_in_one_directory_are_an_error(project):
     assert run("plan.json", "--no-config").exit_code == 0
 
 
+@pytest.mark.parametrize("kind", ["directory", "broken-link", "fifo"])
+def test_a_configuration_name_that_is_no_file_is_an_error_not_a_silent_no_op(project, kind):
+    import os
+
+    path = project / "infra" / ".sesrego.yaml"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "broken-link":
+        path.symlink_to(project / "nowhere.yaml")
+    else:
+        os.mkfifo(path)
+    result = run("plan.json")
+    assert result.exit_code == 2 and result.stderr.startswith("Error: .sesrego.yaml: is not a regular file")
+    assert run("plan.json", "--no-config").exit_code == 0
+
+
 def test_config_names_a_file_and_no_config_turns_discovery_off(project, tmp_path):
     (project / ".sesrego.yaml").write_text(WAIVE_A)
     other = project / "other.yaml"
