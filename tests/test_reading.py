@@ -29,7 +29,7 @@ def run(*args):
 @pytest.fixture
 def small(monkeypatch):
     """Small bounds, so that tests drive them without reading much or waiting long."""
-    monkeypatch.setattr(reading, "INPUT_TIMEOUT", 0.2)
+    monkeypatch.setattr(reading, "INPUT_TIMEOUT", 0.05)
     monkeypatch.setattr(reading, "MAX_DOCUMENT_BYTES", 100_000)  # the shipped sources still fit
 
 
@@ -44,10 +44,10 @@ def commands(path, tmp_path):
     """Every command line that reads ``path`` as a file other than a scan input."""
     out = tmp_path / "out"
     return [
-        ["scan", PLAN, "--data", path, "--input-timeout", "0.2"],
-        ["scan", PLAN, "--config", path, "--input-timeout", "0.2"],
-        ["scan", PLAN, "--baseline", path, "--input-timeout", "0.2"],
-        ["scan", PLAN, "--bundle", path, "--input-timeout", "0.2"],
+        ["scan", PLAN, "--data", path, "--input-timeout", "0.05"],
+        ["scan", PLAN, "--config", path, "--input-timeout", "0.05"],
+        ["scan", PLAN, "--baseline", path, "--input-timeout", "0.05"],
+        ["scan", PLAN, "--bundle", path, "--input-timeout", "0.05"],
         ["bundle", "-o", out / "b.tar.gz", "--data", path],
         ["bundle", "-o", out / "b.tar.gz", "--signing-key", path],
         ["compile", "-o", out / "policy", "--catalog", path],
@@ -67,7 +67,7 @@ def test_a_fifo_nobody_writes_is_an_error_naming_it_never_a_hang(small, fifo, tm
     for args in commands(fifo, tmp_path):
         result = run(*args)
         assert _one_error_naming(result, fifo), (args, result.output)
-        assert "no program opened this FIFO for writing within 0.2 seconds" in result.stderr, args
+        assert "no program opened this FIFO for writing within 0.05 seconds" in result.stderr, args
     assert not (tmp_path / "out").exists()
 
 
