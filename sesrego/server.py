@@ -14,6 +14,7 @@ refused connection from a TLS problem from an HTTP error.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ if TYPE_CHECKING:  # the CLI reads this module's defaults without loading the en
 CONNECT_TIMEOUT = 5.0
 #: Seconds to wait for each answer once connected (--opa-timeout).
 READ_TIMEOUT = 60.0
+#: What a bearer token may hold: visible ASCII (an HTTP header value cannot carry line breaks or controls).
+_TOKEN = re.compile(r"[\x21-\x7e]+")
 #: An answer larger than this is refused (the findings of a 50,000-policy plan take about 100 MiB).
 MAX_ANSWER_BYTES = 256 * 1024 * 1024
 
@@ -73,6 +76,14 @@ def base_url(url: str) -> str:
     return urlunsplit((parsed.scheme, netloc, parsed.path.rstrip("/"), "", ""))
 
 
+def check_token(token: str | None) -> None:
+    """Refuse a bearer token an HTTP header cannot carry, before anything is sent; never print it (the
+    HTTP library's own error quotes the header, token included)."""
+    if token is not None and not _TOKEN.fullmatch(token):
+        raise SesregoError("--opa-token (or SESREGO_OPA_TOKEN) holds a line break, a space or another character "
+                           "an HTTP header cannot carry (a file read with its CR?); the token is not printed")
+
+
 class Connection:
     """A configured session to one OPA server."""
 
@@ -86,6 +97,7 @@ class Connection:
             raise SesregoError("--opa-ca-cert and --opa-client-cert need an https:// --opa-url")
         if options.client_key and not options.client_cert:
             raise SesregoError("--opa-client-key needs --opa-client-cert")
+        check_token(options.token)
         for flag, path in (("--opa-ca-cert", options.ca_cert), ("--opa-client-cert", options.client_cert),
                            ("--opa-client-key", options.client_key)):
             if path is not None:  # requests opens them itself: a FIFO or device there would never end
@@ -110,6 +122,10 @@ class Connection:
             raise EngineError(self._explain(what, exc)) from None
 
     def _explain(self, what: str, exc: BaseException) -> str:
+        message = self._describe(what, exc)
+        return message.replace(self.options.token, "***") if self.options.token else message  # never the token
+
+    def _describe(self, what: str, exc: BaseException) -> str:
         where = f"OPA server at {self.url}"
         kinds = [type(e).__name__ for e in _chain(exc)]
         text = " ".join(str(e) for e in _chain(exc))
@@ -236,7 +252,8 @@ class Server:
     name = "server"
 
     def __init__(self, options: ServerOptions) -> None:
-        base_url(options.url)  # refuse a bad URL before anything is read
+        base_url(options.url)  # refuse a bad URL or token before anything is read
+        check_token(options.token)
         self.options = options
         self._connection: Connection | None = None
 

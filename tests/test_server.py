@@ -530,3 +530,12 @@ def test_a_url_with_an_at_sign_anywhere_is_refused_and_never_printed(url):
     result = run("scan", OTHER, "--opa-url", url)
     assert result.exit_code == 2 and "must not hold a user name or password" in result.stderr
     assert "hunter2" not in result.output
+
+
+@pytest.mark.parametrize("token", ["s3cr3t\n", "s3cr3t\r", "s3 cr3t", "s3cr3t\u00e9", "\x1bs3cr3t"])
+def test_a_token_a_header_cannot_carry_is_refused_without_printing_it(token):
+    for command in (["scan", OTHER, "--opa-url", "http://127.0.0.1:9", "-j", "1"],
+                    ["push", "--opa-url", "http://127.0.0.1:9"]):
+        result = run(*command, "--opa-token", token)
+        assert result.exit_code == 2 and "the token is not printed" in result.output, result.output
+        assert "s3" not in result.output and "cr3t" not in result.output
