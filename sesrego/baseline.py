@@ -51,8 +51,12 @@ def input_key(path: str, anchor: str | Path = ".", kind: str = "plan") -> str:
 
 
 def anchor_of(baseline: str | Path) -> str:
-    """The directory a baseline file's inputs are relative to: the one that holds it."""
-    return os.path.dirname(os.path.abspath(baseline))
+    """The directory a baseline file's inputs are relative to: the one that holds it, or the current
+    directory for a baseline read from a pipe (``--baseline <(git show main:.sesrego-baseline.json)``)."""
+    path = os.path.abspath(baseline)
+    if os.path.exists(path) and not os.path.isfile(path):
+        return os.getcwd()
+    return os.path.dirname(path)
 
 
 def rebased(fingerprint_text: str, old_anchor: str, new_anchor: str) -> str:

@@ -396,3 +396,19 @@ def test_a_baseline_records_non_utf8_file_names(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "b.json").read_text())["findings"][0]["input"] == "plan-\\xff.json"
     assert baselined(scan(name, "--baseline", "b.json", "-f", "json")) == 1
+
+
+def test_a_baseline_read_from_a_pipe_is_relative_to_the_current_directory(repo):
+    import os
+    import threading
+
+    written = repo / "base.json"
+    assert scan("plan.json", "--write-baseline", written).exit_code == 0
+    (repo / "fd").mkdir()
+    fifo = repo / "fd" / "63"
+    os.mkfifo(fifo)  # as <(git show main:.sesrego-baseline.json) gives it, in /dev/fd
+    writer = threading.Thread(target=lambda: fifo.write_bytes(written.read_bytes()))
+    writer.start()
+    result = scan("plan.json", "--baseline", fifo, "-f", "json")
+    writer.join()
+    assert baselined(result) == 1
