@@ -176,6 +176,16 @@ def _bundle_source_options(command):
     return wrapper
 
 
+def _oci_tag(value: str) -> str:
+    """A tag as the OCI distribution spec allows it (what `oras cp DIR:TAG` and registries accept)."""
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}", value):
+        raise click.BadParameter(f"{printable(value)!r} is not an OCI tag (letters, digits, '_', '.', '-'; at most "
+                                 "128, not starting with '.' or '-')", param_hint="--oci-tag")
+    return value
+
+
 _ALGORITHMS = click.Choice(["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "HS256", "HS384", "HS512"])
 
 
@@ -199,7 +209,8 @@ _ALGORITHMS = click.Choice(["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"
 @click.option("--oci-layout", type=click.Path(file_okay=False, path_type=Path),
               help="Also write an OCI image layout of the bundle to this directory (for `oras cp`); an "
                    "existing layout keeps its other tags.")
-@click.option("--oci-tag", default="latest", show_default=True, help="Tag of the image in the OCI layout.")
+@click.option("--oci-tag", default="latest", show_default=True, callback=lambda ctx, param, value: _oci_tag(value),
+              help="Tag of the image in the OCI layout.")
 @click.option("--force", is_flag=True,
               help="Let --oci-layout write into a non-empty directory sesrego did not write, replacing "
                    "same-named files (each is listed on stderr).")

@@ -330,6 +330,15 @@ def test_oci_layout_merges_by_tag_keeping_other_tags_and_blobs(tmp_path):
     assert _blobs(layout) == _referenced(layout)
 
 
+@pytest.mark.parametrize("tag", ["", "a b", "-x", ".x", "x" * 129, "v1\x1b[2J", "../x"])
+def test_an_oci_tag_registries_refuse_is_a_usage_error(tmp_path, tag):
+    result = run("bundle", "-o", tmp_path / "b.tar.gz", "--oci-layout", tmp_path / "oci", "--oci-tag", tag)
+    assert result.exit_code == 2 and "is not an OCI tag" in result.stderr and "\x1b[2J" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert run("bundle", "-o", tmp_path / "b.tar.gz", "--oci-layout", tmp_path / "oci", "--oci-tag",
+               "v1.2_rc-3").exit_code == 0
+
+
 def test_oci_layout_adds_to_a_layout_another_tool_wrote(tmp_path):
     layout = tmp_path / "oci"
     (layout / "blobs" / "sha256").mkdir(parents=True)
