@@ -26,7 +26,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path, PurePath
 
-from .documents import load_json
+from .documents import load_json, user_text
 from .errors import InputError, printable
 from .reading import read_file
 
@@ -94,7 +94,7 @@ def load(path: Path) -> frozenset[str]:
     """The fingerprints a baseline file records; a file that is not a baseline is an input error."""
     path = Path(path)
     raw = read_file(path, what="baseline")  # 64 MiB at most: 100,000 findings take about 20 MiB
-    document = load_json(raw, path, unique_keys=True)
+    document = load_json(user_text(raw, path), path, unique_keys=True)
     if not isinstance(document, dict) or document.get("sesrego_baseline") != VERSION \
             or not isinstance(document.get("findings"), list):
         raise InputError(f'not a sesrego baseline (expected {{"sesrego_baseline": {VERSION}, "findings": [...]}}; '

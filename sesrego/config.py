@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .documents import load
+from .documents import load, user_text
 from .errors import InputError, printable
 from .reading import read_file
 
@@ -89,7 +89,7 @@ def load_config(paths: Sequence[Path], rule_ids: Iterable[str] | None = None) ->
 def _read(path: Path, timeout: float | None = None) -> dict:
     raw = read_file(path, timeout=timeout, what="configuration file")
     # A .json file is JSON; any other name is YAML, which reads JSON too (--data <(command) has no suffix).
-    document = load(raw, path, yaml_syntax=path.suffix.lower() != ".json")
+    document = load(user_text(raw, path), path, yaml_syntax=path.suffix.lower() != ".json")
     example = "{\"sesrego\": {\"config\": {...}}}"
     if document is None:
         raise InputError(f"the data file is empty; expected {example}", path=path)

@@ -18,6 +18,7 @@ where the parser gives one.
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import json
 import math
@@ -159,6 +160,26 @@ _BoundedLoader.yaml_implicit_resolvers = {
     first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+def user_text(raw: bytes, name: object, *, error: type[SesregoError] = InputError) -> str:
+    """A file a person wrote (configuration, a baseline) as text: UTF-8, with or without a byte-order
+    mark, or UTF-16 with one (what Windows PowerShell's ``>`` and ``Out-File`` write), as plans are read;
+    anything else is an error naming the file. Bundle contents stay UTF-8 only, as OPA reads them."""
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise error("the file is UTF-32; save it as UTF-8", path=name)
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise error("the file starts with a UTF-16 byte-order mark but is not UTF-16 text", path=name) from None
+    if len(raw) >= 2 and (raw[0] == 0 or raw[1] == 0):
+        raise error("the file is UTF-16 or UTF-32 without a byte-order mark; save it as UTF-8", path=name)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"not UTF-8 text (byte {exc.start})", path=name) from None
+    return text[1:] if text.startswith("\ufeff") else text
 
 
 def load_yaml(text: str | bytes, name: object, *, error: type[SesregoError] = InputError) -> object:

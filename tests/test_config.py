@@ -172,6 +172,23 @@ def test_yaml_merge_keys_may_still_override_what_they_merge(tmp_path):
     assert load_configuration([path], RULE_IDS).waivers == [{"rule_id": "SES-001", "resource": "y", "reason": "r"}]
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-be-bom"])
+def test_a_configuration_saved_by_windows_tools_is_read(tmp_path, encoding):
+    text = "sesrego:\n  config:\n    severity: {SES-001: deny}\n"
+    raw = b"\xfe\xff" + text.encode("utf-16-be") if encoding == "utf-16-be-bom" else text.encode(encoding)
+    path = write(tmp_path, raw)
+    assert load_configuration([path], RULE_IDS).config == {"severity": {"SES-001": "deny"}}
+
+
+@pytest.mark.parametrize("raw,words", [
+    ("sesrego: {config: {}}\n".encode("utf-32"), "UTF-32"),
+    ("sesrego: {config: {}}\n".encode("utf-16-le"), "without a byte-order mark"),
+    (b"\xff\xfe\x00\xd8", "not UTF-16 text"),
+])
+def test_other_encodings_are_an_error_naming_the_file(tmp_path, raw, words):
+    config_error(tmp_path, raw, words)
+
+
 def test_merge_conflicts_between_files_are_errors(tmp_path):
     first = write(tmp_path, config(scp_attested=True), "a.yaml")
     second = write(tmp_path, config(scp_attested=False), "b.yaml")
