@@ -296,7 +296,7 @@ def _not_an_input(path: Path, params: Mapping) -> None:
     files = [str(p) for p in params["data_files"]] + [str(p) for p in params["tf_var_files"]]
     files += [str(p) for p in (params["config_file"], params["bundle_file"], params["verification_key"],
                                params["opa_ca_cert"], params["opa_client_cert"], params["opa_client_key"]) if p]
-    if params["baseline"] is not None and params["write_baseline"] != params["baseline"]:
+    if params["baseline"] is not None and path is not params["write_baseline"]:  # a refresh rewrites its baseline
         files.append(str(params["baseline"]))
     if params["config_file"] is None and not params["no_config"] and not params["opa_url"]:
         found = discover()

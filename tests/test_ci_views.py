@@ -224,6 +224,11 @@ def test_baseline_and_write_baseline_may_be_the_same_file(mixed, tmp_path):
     result = scan(mixed, "--baseline", written, "--write-baseline", written, "-f", "json")
     assert result.exit_code == 0 and report_of(result)["summary"]["baselined"] == 1
     assert len(json.loads(written.read_text())["findings"]) == 3  # accepted ones are kept
+    (tmp_path / "sub").mkdir()
+    result = scan(mixed, "--baseline", written, "--write-baseline", tmp_path / "sub" / ".." / "b.json")
+    assert result.exit_code == 0, result.output  # the same file, spelt otherwise
+    result = scan(mixed, "--baseline", written, "--write-baseline", written, "--report", f"json={written}")
+    assert result.exit_code == 2 and "two outputs" in result.stderr
 
 
 @pytest.mark.parametrize("content, words", [
