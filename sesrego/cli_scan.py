@@ -177,6 +177,13 @@ def scan_options(command):
 
 def run(params: Mapping, ctx: click.Context) -> int:
     """One scan from the command's options: the outputs written, the exit status returned."""
+    from .reading import waiting
+
+    with waiting(params["input_timeout"]):  # for every file the scan reads, not only its inputs
+        return _run(params, ctx)
+
+
+def _run(params: Mapping, ctx: click.Context) -> int:
     from . import views
 
     quiet = params["quiet"]

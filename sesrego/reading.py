@@ -14,6 +14,7 @@ keys, claims, certificates and bundles. Whatever the file is, the same guarantee
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import threading
@@ -26,6 +27,18 @@ INPUT_TIMEOUT = 30.0
 #: A configuration file, baseline, key, claims file or source document larger than this is refused.
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 CHUNK = 1024 * 1024
+
+
+@contextlib.contextmanager
+def waiting(timeout: float):
+    """Within the block, every file read without its own timeout waits ``timeout`` seconds for a FIFO's
+    writer (``scan --input-timeout`` covers the configuration, baseline, keys and bundle it reads)."""
+    global INPUT_TIMEOUT
+    before, INPUT_TIMEOUT = INPUT_TIMEOUT, timeout
+    try:
+        yield
+    finally:
+        INPUT_TIMEOUT = before
 
 
 def read_file(path: str | Path, *, limit: int | None = None, timeout: float | None = None, what: str = "file",

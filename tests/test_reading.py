@@ -63,6 +63,14 @@ def _one_error_naming(result, path) -> bool:
     return result.exit_code == 2 and len(lines) == 1 and str(path) in lines[0] and "Traceback" not in result.output
 
 
+def test_scan_input_timeout_covers_every_file_it_reads(fifo, tmp_path, monkeypatch):
+    monkeypatch.setattr(reading, "INPUT_TIMEOUT", 3600.0)  # the default would hang this test
+    for option in ("--data", "--config", "--baseline"):
+        result = run("scan", PLAN, option, fifo, "--input-timeout", "0.05")
+        assert _one_error_naming(result, fifo) and "within 0.05 seconds" in result.stderr, (option, result.output)
+    assert reading.INPUT_TIMEOUT == 3600.0  # restored after the scan
+
+
 def test_a_fifo_nobody_writes_is_an_error_naming_it_never_a_hang(small, fifo, tmp_path):
     for args in commands(fifo, tmp_path):
         result = run(*args)
