@@ -32,7 +32,8 @@ from .errors import BundleError, OutputError
 from .fsutil import Written, atomic_write, check_writable, distinct_outputs, refuse_special_directory, write_tree
 from .model import Program
 from .render import Tree
-from .sources import DEFAULT_DIR
+from .reading import read_file
+from .sources import DEFAULT_DIR, read_bytes
 
 ROOT = "sesrego"
 DATA_PATH = f"{ROOT}/data.json"
@@ -183,11 +184,9 @@ def source_files(program: Program) -> dict[str, bytes]:
     paths = source_paths(program)
     for source in program.sources:
         location = _source_location(source.name)
-        try:
-            raw = location.read_bytes()
-        except OSError as exc:
-            raise BundleError(f"cannot re-read source to record it in the bundle: {exc.strerror or exc}",
-                              path=location) from None
+        raw = read_bytes(source.sha256)
+        if raw is None:
+            raw = read_file(location, what="source document", error=BundleError)
         if hashlib.sha256(raw).hexdigest() != source.sha256:
             raise BundleError("source changed while the bundle was being built", path=location)
         files[paths[source.name]] = raw
@@ -263,8 +262,8 @@ def write_bundle(path: Path, files: Mapping[str, bytes]) -> bytes:
     return data
 
 
-def read_bundle(path: Path, *, limit: int = MAX_BUNDLE_BYTES, max_entries: int = MAX_BUNDLE_ENTRIES
-                ) -> dict[str, bytes]:
+def read_bundle(path: Path, *, limit: int = MAX_BUNDLE_BYTES, max_entries: int = MAX_BUNDLE_ENTRIES,
+                timeout: float | None = None) -> dict[str, bytes]:
     """The files of a bundle, refusing anything unsafe before reading any file into memory.
 
     A first pass reads only the tar headers: entries must be regular files (or directories)
@@ -273,15 +272,10 @@ def read_bundle(path: Path, *, limit: int = MAX_BUNDLE_BYTES, max_entries: int =
     clear error. Only then does a second pass read the contents. Nothing is written to disk.
     """
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise BundleError(f"cannot read bundle: {exc.strerror}", path=path) from None
-    if size > limit:
-        raise BundleError(f"bundle is {size} bytes, over the {limit}-byte limit", path=path)
+    packed = read_file(path, limit=limit, timeout=timeout, what="bundle", error=BundleError)  # a FIFO: once
     files: dict[str, bytes] = {}
     try:
-        with _open_tar(path, limit) as tar:
+        with _open_tar(packed, path, limit) as tar:
             wanted: dict[str, tarfile.TarInfo] = {}
             total = count = 0
             for info in tar:
@@ -298,7 +292,7 @@ def read_bundle(path: Path, *, limit: int = MAX_BUNDLE_BYTES, max_entries: int =
                 if key in wanted:
                     raise BundleError(f"bundle holds {key} twice", path=path)
                 wanted[key] = info
-        with _open_tar(path, limit) as tar:
+        with _open_tar(packed, path, limit) as tar:
             for info in tar:
                 key = info.name[2:] if info.name.startswith("./") else info.name
                 if info.isdir() or wanted.get(key) is None or wanted[key].offset != info.offset:
@@ -367,9 +361,10 @@ class _Bounded(io.RawIOBase):
 
 
 @contextlib.contextmanager
-def _open_tar(path: Path, limit: int) -> Iterator[tarfile.TarFile]:
+def _open_tar(packed: bytes, path: Path, limit: int) -> Iterator[tarfile.TarFile]:
     """The bundle's tar, its decompressed stream bounded by ``limit`` plus as much again for headers."""
-    stream = _Bounded(gzip.open(path, "rb"), limit + min(limit, 16 * 1024 * 1024), limit, path)
+    raw = gzip.GzipFile(fileobj=io.BytesIO(packed), mode="rb")
+    stream = _Bounded(raw, limit + min(limit, 16 * 1024 * 1024), limit, path)
     try:
         with tarfile.open(fileobj=stream, mode="r:") as tar:
             yield tar

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import signal
 import sys
 from contextvars import ContextVar
 from pathlib import Path
@@ -20,8 +21,8 @@ import click
 
 from . import __version__
 from .cli_scan import ScanCommand, name_environment, scan_options, server_options, server_settings
-from .console import emit, note, report_cross_check
-from .errors import SesregoError, as_user_error, printable
+from .console import emit, note, report_cross_check, write_cross_check
+from .errors import SesregoError, Terminated, as_user_error, printable, terminal_text
 
 DEFAULT_BUNDLE = Path("bundles/sesrego.tar.gz")
 
@@ -155,6 +156,8 @@ def compile_command(out: Path, force: bool, cross_check_report: Path | None, pro
         check_writable(cross_check_report)
     _report_cross_check(program, strict=strict, verbose=verbose, report_path=cross_check_report)
     written = write_policy_dir(tree, out, force=force, report=_note)
+    if cross_check_report is not None:
+        write_cross_check(program, cross_check_report)
     rego = sum(1 for name in written.files if name.endswith(".rego"))
     removed = f", removed {len(written.removed)} stale" if written.removed else ""
     _note(f"wrote {out}/ ({rego} Rego files, data.json{removed})")
@@ -171,6 +174,16 @@ def _bundle_source_options(command):
     def wrapper(*args, **kwargs):
         return command(*args, **kwargs)
     return wrapper
+
+
+def _oci_tag(value: str) -> str:
+    """A tag as the OCI distribution spec allows it (what `oras cp DIR:TAG` and registries accept)."""
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}", value):
+        raise click.BadParameter(f"{printable(value)!r} is not an OCI tag (letters, digits, '_', '.', '-'; at most "
+                                 "128, not starting with '.' or '-')", param_hint="--oci-tag")
+    return value
 
 
 _ALGORITHMS = click.Choice(["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "HS256", "HS384", "HS512"])
@@ -196,7 +209,8 @@ _ALGORITHMS = click.Choice(["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"
 @click.option("--oci-layout", type=click.Path(file_okay=False, path_type=Path),
               help="Also write an OCI image layout of the bundle to this directory (for `oras cp`); an "
                    "existing layout keeps its other tags.")
-@click.option("--oci-tag", default="latest", show_default=True, help="Tag of the image in the OCI layout.")
+@click.option("--oci-tag", default="latest", show_default=True, callback=lambda ctx, param, value: _oci_tag(value),
+              help="Tag of the image in the OCI layout.")
 @click.option("--force", is_flag=True,
               help="Let --oci-layout write into a non-empty directory sesrego did not write, replacing "
                    "same-named files (each is listed on stderr).")
@@ -247,6 +261,8 @@ def bundle_command(ctx, out: Path, data_files, signing_key, signing_alg, key_id,
     configuration = _configuration(data_files, program)
     _report_cross_check(program, strict=strict, verbose=verbose, report_path=cross_check_report)
     built = build(program, tree, configuration.config, options, report=_note)
+    if cross_check_report is not None:
+        write_cross_check(program, cross_check_report)
     if built.oci is not None:
         _note(f"wrote {oci_layout}/ (OCI image layout, tag {oci_tag}, manifest {built.oci.manifest_digest})")
     _note(f"wrote {out} ({built.size} bytes, revision {built.revision}{', signed' if built.signed else ''})")
@@ -307,7 +323,7 @@ def bundle_inspect_command(bundle_path: Path, fmt: str) -> None:
 
     _about(bundle_path)
     report = inspect(read_bundle(bundle_path))
-    _emit(render_json(report) if fmt == "json" else render_table(report))
+    _emit(render_json(report) if fmt == "json" else terminal_text(render_table(report)))
 
 
 @cli.command("diff")
@@ -347,7 +363,8 @@ def diff_command(old, new, old_catalog, old_guidance, new_catalog, new_guidance,
     _SUBJECT.set(None)
     report = drift(old_side, new_side)
     render = render_json if fmt == "json" else render_text
-    _emit(render(report, old_side.label, new_side.label))
+    text = render(report, old_side.label, new_side.label)
+    _emit(text if fmt == "json" else terminal_text(text))
     sys.exit(report["exit_status"])
 
 
@@ -416,11 +433,11 @@ def rules_command(rule_id, markdown, program, tree) -> None:
     from .reference import explain, listing, markdown_reference
 
     if markdown:
-        click.echo(markdown_reference(program), nl=False)
+        _emit(terminal_text(markdown_reference(program)))
     elif rule_id:
-        click.echo(explain(program, rule_id.upper()), nl=False)
+        _emit(terminal_text(explain(program, rule_id.upper())))
     else:
-        click.echo(listing(program), nl=False)
+        _emit(terminal_text(listing(program)))
 
 
 @cli.command("actions")
@@ -442,7 +459,7 @@ def actions_command(pattern, fmt, program, tree) -> None:
     from .actions import lookup, render_json, render_text
 
     answer = lookup(program, pattern)
-    click.echo(render_json(answer) if fmt == "json" else render_text(answer), nl=False)
+    _emit(render_json(answer) if fmt == "json" else terminal_text(render_text(answer)))
     sys.exit(0 if answer.matches else 1)
 
 
@@ -471,7 +488,12 @@ def push_command(opa_url, opa_token, opa_connect_timeout, opa_timeout, opa_ca_ce
     _note(f"pushed {count} policies and data.sesrego to {base_url(opa_url)}")
 
 
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)  # stop as Ctrl-C does: workers, temporary files, exit 143
     try:
         cli.main(prog_name="sesrego", standalone_mode=True)
     except SesregoError as exc:  # pragma: no cover - click handles it in standalone mode

@@ -177,6 +177,13 @@ def scan_options(command):
 
 def run(params: Mapping, ctx: click.Context) -> int:
     """One scan from the command's options: the outputs written, the exit status returned."""
+    from .reading import waiting
+
+    with waiting(params["input_timeout"]):  # for every file the scan reads, not only its inputs
+        return _run(params, ctx)
+
+
+def _run(params: Mapping, ctx: click.Context) -> int:
     from . import views
 
     quiet = params["quiet"]
@@ -196,7 +203,7 @@ def run(params: Mapping, ctx: click.Context) -> int:
                                      soft_fail=params["soft_fail"] or params["write_baseline"] is not None)
         if progress:
             progress.stage("writing the report")
-        written = _write_files(report, params, outputs)
+        written = _write_files(report, params, outputs, view)
         out, text = _main_output(report, params)
     emit(text, out)  # after the progress line is erased, so the two never mix on a terminal
     for line in written:
@@ -214,7 +221,30 @@ def _given(ctx: click.Context, name: str) -> bool:
     return source in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
 
 
-def _check_combinations(params: Mapping, ctx: click.Context) -> None:
+#: Options that exclude each other: when one side is on the command line and the other only in the
+#: environment (SESREGO_<OPTION>), the command line wins and the environment's side is dropped.
+_EXCLUSIVE = ((("config_file",), ("no_config",)), (("opa_url",), ("engine",)),
+              (("bundle_file",), ("catalogs", "guidance", "strict", "verbose", "opa_url")))
+
+
+def _flag_wins(params: dict, ctx: click.Context) -> None:
+    """Drop the environment's side of each exclusive pair the command line overrides (see _EXCLUSIVE)."""
+    source = ctx.get_parameter_source
+    for left, right in _EXCLUSIVE:
+        for given, other in ((left, right), (right, left)):
+            if not any(source(name) is click.core.ParameterSource.COMMANDLINE for name in given):
+                continue
+            for name in other:
+                if source(name) is click.core.ParameterSource.ENVIRONMENT:
+                    param = next(p for p in ctx.command.params if p.name == name)
+                    default = param.get_default(ctx)
+                    default = None if default is getattr(click.core, "UNSET", None) else default  # click >= 8.3
+                    params[name] = tuple(default or ()) if getattr(param, "multiple", False) else default
+                    ctx.set_parameter_source(name, click.core.ParameterSource.DEFAULT)
+
+
+def _check_combinations(params: dict, ctx: click.Context) -> None:
+    _flag_wins(params, ctx)
     if params["config_file"] is not None and params["no_config"]:
         raise click.UsageError("--config names a configuration file and --no-config turns them off; give one")
     if params["opa_url"] and _given(ctx, "engine"):
@@ -225,7 +255,7 @@ def _check_combinations(params: Mapping, ctx: click.Context) -> None:
                     if params.get(name)]
         if clashing:
             raise click.UsageError(f"--bundle scans with the bundle's own policies; {', '.join(clashing)} "
-                                   "do not apply to it")
+                                   f"{'does' if len(clashing) == 1 else 'do'} not apply to it")
     elif params["verification_key"] is not None or params["key_id"]:
         raise click.UsageError("--verification-key and --key-id verify a --bundle; give the bundle too")
     if params["key_id"] and params["verification_key"] is None:
@@ -246,6 +276,10 @@ def _report_specs(values) -> list[tuple[str, Path]]:
     return specs
 
 
+#: What the .tf reader reads in a directory it scans: an output must never be written there under such a name.
+_CONFIGURATION_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
+
+
 def _outputs(params: Mapping) -> list[tuple[str, Path]]:
     """--report's outputs; every output checked before anything is scanned: writable, distinct, no input."""
     from .fsutil import check_writable, distinct_outputs
@@ -253,16 +287,36 @@ def _outputs(params: Mapping) -> list[tuple[str, Path]]:
     reports = _report_specs(params["reports"])
     files = [params["out"], *(path for _, path in reports), params["write_baseline"]]
     distinct_outputs(files, [])
-    readers = [p for p in params["paths"] if p != "-"] + [str(p) for p in params["data_files"]]
-    readers += [str(p) for p in (params["config_file"], params["baseline"], params["bundle_file"]) if p]
     for path in files:
-        if path is None:
-            continue
-        check_writable(path)
-        if path.exists() and any(os.path.exists(p) and os.path.samefile(p, path) for p in readers
-                                 if not (path == params["write_baseline"] and p == str(params["baseline"]))):
-            raise SesregoError("is also an input of this scan; the output would replace it", path=path)
+        if path is not None:
+            check_writable(path)
+            _not_an_input(path, params)
     return reports
+
+
+def _not_an_input(path: Path, params: Mapping) -> None:
+    """Refuse an output that is one of the scan's inputs however spelt (the configuration found by
+    itself included), or a Terraform file in a directory the scan reads."""
+    from .config import discover
+    from .fsutil import identity, inside
+
+    files = [str(p) for p in params["data_files"]] + [str(p) for p in params["tf_var_files"]]
+    files += [str(p) for p in (params["config_file"], params["bundle_file"], params["verification_key"],
+                               params["opa_ca_cert"], params["opa_client_cert"], params["opa_client_key"]) if p]
+    if params["baseline"] is not None and path is not params["write_baseline"]:  # a refresh rewrites its baseline
+        files.append(str(params["baseline"]))
+    if params["config_file"] is None and not params["no_config"] and not params["opa_url"]:
+        found = discover()
+        files += [str(found)] if found is not None else []
+    directories = [p for p in params["paths"] if p != "-" and os.path.isdir(p)] + \
+        ([params["tf_dir"]] if params["tf_dir"] else [])
+    files += [p for p in params["paths"] if p != "-" and p not in directories]
+    target = identity(path)
+    if any(os.path.lexists(p) and identity(p) == target for p in files):
+        raise SesregoError("is also an input of this scan; the output would replace it", path=path)
+    if path.name.endswith(_CONFIGURATION_SUFFIXES) and any(inside(path, d) for d in directories):
+        raise SesregoError("is a Terraform file in a directory this scan reads; write the report elsewhere",
+                           path=path)
 
 
 def _policies(params: Mapping):
@@ -270,7 +324,8 @@ def _policies(params: Mapping):
     from . import prebuilt
 
     if params["bundle_file"] is not None:
-        return prebuilt.load(params["bundle_file"], params["verification_key"], params["key_id"])
+        return prebuilt.load(params["bundle_file"], params["verification_key"], params["key_id"],
+                             timeout=params["input_timeout"])
     from .compiler import compile_tree
     from .console import report_cross_check
 
@@ -305,7 +360,7 @@ def _configuration(params: Mapping, policies, say) -> tuple[dict, dict]:
             say(f"note: with --opa-url the server's own configuration applies; {', '.join(map(str, files))} "
                 f"{'is' if len(files) == 1 else 'are'} not sent (it would change the server for every client)")
         return {}, {"source": "server"}
-    loaded = load_configuration(files, policies.rule_ids)
+    loaded = load_configuration(files, policies.rule_ids, timeout=params["input_timeout"])
     for line in loaded.notes:
         say(line)
     if found is not None:
@@ -385,7 +440,7 @@ def _base(params: Mapping) -> str | None:
     return str(params["base_dir"]) if params["base_dir"] is not None else None
 
 
-def _write_files(report: ScanReport, params: Mapping, reports: list[tuple[str, Path]]) -> list[str]:
+def _write_files(report: ScanReport, params: Mapping, reports: list[tuple[str, Path]], view) -> list[str]:
     """The --report files and the --write-baseline file; the notes to print about them."""
     from .formats import render
     from .fsutil import atomic_write
@@ -396,9 +451,11 @@ def _write_files(report: ScanReport, params: Mapping, reports: list[tuple[str, P
     if params["write_baseline"] is not None:
         from . import baseline, views
 
-        recorded = views.baseline_fingerprints(report)
+        recorded = views.baseline_fingerprints(report, str(params["write_baseline"]), view)
         atomic_write(params["write_baseline"], baseline.render(recorded))
-        return [f"note: wrote {params['write_baseline']} ({len(set(recorded))} finding(s) in the baseline)"]
+        unread = f"; {len(report.failed_inputs)} input(s) could not be read: what --baseline accepted of them is " \
+            "kept, their other findings are not recorded" if report.failed_inputs else ""
+        return [f"note: wrote {params['write_baseline']} ({len(set(recorded))} finding(s) in the baseline{unread})"]
     return []
 
 
@@ -409,5 +466,6 @@ def _main_output(report: ScanReport, params: Mapping) -> tuple[Path | None, str]
     out = params["out"]
     terminal = out is None and stdout_is_terminal()
     color = out is None and use_color(params["no_color"], environ(), terminal)
+    # On standard output the table leaves unreadable inputs to standard error, which names each one once.
     return out, render(report, params["fmt"], color=color, width=table_width(terminal), quiet=params["quiet"],
-                       compact=params["compact"])
+                       compact=params["compact"], errors=out is not None)

@@ -30,8 +30,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .documents import load
+from .documents import load, user_text
 from .errors import InputError, printable
+from .reading import read_file
 
 SEVERITIES = ("deny", "warn", "info")
 _KEYS = {
@@ -60,14 +61,16 @@ class Configuration:
         return list(self.config.get("waivers", []))
 
 
-def load_configuration(paths: Sequence[Path], rule_ids: Iterable[str] | None = None) -> Configuration:
-    """Read, check and merge the ``--data`` files. ``rule_ids``: the known ids (None: not checked)."""
+def load_configuration(paths: Sequence[Path], rule_ids: Iterable[str] | None = None, *,
+                       timeout: float | None = None) -> Configuration:
+    """Read, check and merge the ``--data`` files. ``rule_ids``: the known ids (None: not checked).
+    ``timeout``: how long to wait for a writer when a file is a FIFO (``--data <(command)``)."""
     known = tuple(rule_ids) if rule_ids is not None else None
     merged: dict = {}
     notes = []
     for path in paths:
         path = Path(path)
-        document = _read(path)
+        document = _read(path, timeout)
         other = sorted(key for key in document if key != "sesrego")
         if other:
             notes.append(f"note: {path}: top-level keys other than 'sesrego' are data for conftest or OPA, "
@@ -83,12 +86,10 @@ def load_config(paths: Sequence[Path], rule_ids: Iterable[str] | None = None) ->
     return load_configuration(paths, rule_ids).config
 
 
-def _read(path: Path) -> dict:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read data file: {exc.strerror or exc}", path=path) from None
-    document = load(raw, path, yaml_syntax=path.suffix.lower() in (".yaml", ".yml"))
+def _read(path: Path, timeout: float | None = None) -> dict:
+    raw = read_file(path, timeout=timeout, what="configuration file")
+    # A .json file is JSON; any other name is YAML, which reads JSON too (--data <(command) has no suffix).
+    document = load(user_text(raw, path), path, yaml_syntax=path.suffix.lower() != ".json")
     example = "{\"sesrego\": {\"config\": {...}}}"
     if document is None:
         raise InputError(f"the data file is empty; expected {example}", path=path)
@@ -242,10 +243,14 @@ def repository_root(start: Path) -> Path | None:
 
 
 def _config_in(directory: Path) -> Path | None:
-    found = [directory / name for name in CONFIG_NAMES if (directory / name).is_file()]
+    found = [directory / name for name in CONFIG_NAMES if os.path.lexists(directory / name)]
     if len(found) > 1:
         raise InputError(f"{' and '.join(p.name for p in found)} are both here; keep one, or name one with "
                          "--config", path=directory)
+    if found and not found[0].is_file():  # never a silent no-op: a directory, a FIFO, a link to nothing
+        raise InputError("is not a regular file (a directory, a pipe or a broken link?): sesrego cannot read its "
+                         "configuration there; remove it, or name a file with --config or pass --no-config",
+                         path=shown(found[0]))
     return found[0] if found else None
 
 

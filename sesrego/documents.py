@@ -18,6 +18,7 @@ where the parser gives one.
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import json
 import math
@@ -36,8 +37,36 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
-def load_json(text: str | bytes, name: object, *, error: type[SesregoError] = InputError, **hooks) -> object:
-    """A JSON document, strictly (see the module docstring)."""
+def _finite(text: str) -> float:
+    """A JSON number as a float; one too large for a float (``1e400``) would become Infinity, which OPA
+    refuses in a document sesrego writes (a JWT's claims, a bundle's data), so it is an error."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is too large for sesrego to carry exactly (it would become "
+                         "Infinity, which OPA refuses)")
+    return value
+
+
+def _unique(pairs: list[tuple[str, object]]) -> dict:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        twice = next(key for key in keys if keys.count(key) > 1)
+        raise _DuplicateKey(twice)
+    return dict(pairs)
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"the key {json.dumps(key)} is set twice in one object; the first would be silently lost")
+
+
+def load_json(text: str | bytes, name: object, *, error: type[SesregoError] = InputError, unique_keys: bool = False,
+              **hooks) -> object:
+    """A JSON document, strictly (see the module docstring). ``unique_keys``: a key set twice in one
+    object is an error (for configuration, where the first value would be a silent no-op)."""
+    if unique_keys:
+        hooks["object_pairs_hook"] = _unique
+    hooks.setdefault("parse_float", _finite)
     if isinstance(text, (bytes, bytearray)):
         try:
             text = bytes(text).decode("utf-8")
@@ -51,6 +80,8 @@ def load_json(text: str | bytes, name: object, *, error: type[SesregoError] = In
         raise error(f"not valid JSON: {exc.msg}", path=name, line=exc.lineno, column=exc.colno) from None
     except RecursionError:
         raise error(f"JSON nested more than {MAX_DEPTH} levels deep", path=name) from None
+    except _DuplicateKey as exc:
+        raise error(str(exc), path=name) from None
     except ValueError as exc:  # NaN/Infinity, or an integer over Python's digit limit
         raise error(f"not valid JSON: {_first_line(exc)}", path=name) from None
     check_depth(value, name, error=error)
@@ -95,6 +126,21 @@ class _BoundedLoader(yaml.SafeLoader):
             if anchor is not None:
                 self._open_anchors.pop()
 
+    def construct_mapping(self, node, deep=False):
+        """A mapping whose keys are unique: a key written twice is an error, as OPA's YAML reader
+        (yaml.v3) makes it, never a value silently lost. Keys merged in with ``<<`` may be overridden."""
+        if isinstance(node, yaml.MappingNode):
+            seen: set[tuple[str, str]] = set()
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = (key_node.tag, key_node.value)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"the key {key_node.value!r} is set twice "
+                                                            "in one mapping", key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
     def _size(self, node) -> int:
         """How many nodes ``node`` stands for once every alias inside it is expanded."""
         key = id(node)
@@ -114,6 +160,26 @@ _BoundedLoader.yaml_implicit_resolvers = {
     first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+def user_text(raw: bytes, name: object, *, error: type[SesregoError] = InputError) -> str:
+    """A file a person wrote (configuration, a baseline) as text: UTF-8, with or without a byte-order
+    mark, or UTF-16 with one (what Windows PowerShell's ``>`` and ``Out-File`` write), as plans are read;
+    anything else is an error naming the file. Bundle contents stay UTF-8 only, as OPA reads them."""
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise error("the file is UTF-32; save it as UTF-8", path=name)
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise error("the file starts with a UTF-16 byte-order mark but is not UTF-16 text", path=name) from None
+    if len(raw) >= 2 and (raw[0] == 0 or raw[1] == 0):
+        raise error("the file is UTF-16 or UTF-32 without a byte-order mark; save it as UTF-8", path=name)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"not UTF-8 text (byte {exc.start})", path=name) from None
+    return text[1:] if text.startswith("\ufeff") else text
 
 
 def load_yaml(text: str | bytes, name: object, *, error: type[SesregoError] = InputError) -> object:
@@ -144,8 +210,8 @@ def load_yaml(text: str | bytes, name: object, *, error: type[SesregoError] = In
 
 
 def load(text: str | bytes, name: object, *, yaml_syntax: bool, error: type[SesregoError] = InputError) -> object:
-    """:func:`load_yaml` or :func:`load_json`."""
-    return load_yaml(text, name, error=error) if yaml_syntax else load_json(text, name, error=error)
+    """:func:`load_yaml` or :func:`load_json` (keys unique: a configuration document)."""
+    return load_yaml(text, name, error=error) if yaml_syntax else load_json(text, name, error=error, unique_keys=True)
 
 
 def check_depth(value: object, name: object, *, error: type[SesregoError] = InputError,

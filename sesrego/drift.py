@@ -28,7 +28,8 @@ from deepdiff import DeepDiff
 
 from .bundle import MANIFEST, read_bundle
 from .compiler import parse_sources, replace_by_version
-from .errors import BundleError, SourceError
+from .documents import load_json
+from .errors import BundleError, SourceError, json_text
 from .lower import lower
 from .model import Catalog, Guidance, Program
 from .sources import DEFAULT_CATALOGS, DEFAULT_GUIDANCE, Text, read_text
@@ -80,8 +81,10 @@ def directory_sources(path: Path) -> SourceSet:
 def bundle_sources(path: Path) -> SourceSet:
     """The source documents a sesrego bundle recorded (``metadata.sources[].path``)."""
     files = read_bundle(path)
+    if MANIFEST not in files:
+        raise BundleError("not a sesrego bundle: it has no .manifest", path=path)
+    manifest = load_json(files[MANIFEST], f"{path}:{MANIFEST}", error=BundleError)
     try:
-        manifest = json.loads(files[MANIFEST])
         metadata = manifest["metadata"]
         entries = {s["name"]: s for s in metadata["sources"]}
         catalog_names = [c["name"] for c in metadata["catalogs"]]
@@ -498,8 +501,8 @@ def render_text(report: dict, old_label: str, new_label: str) -> str:
 
 
 def render_json(report: dict, old_label: str, new_label: str) -> str:
-    return json.dumps({"old": old_label, "new": new_label, **report}, indent=2, sort_keys=True,
-                      ensure_ascii=False) + "\n"
+    return json_text(json.dumps({"old": old_label, "new": new_label, **report}, indent=2, sort_keys=True,
+                                ensure_ascii=False)) + "\n"
 
 
 def drift(old: SourceSet, new: SourceSet) -> dict:

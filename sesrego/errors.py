@@ -14,6 +14,7 @@ are not UTF-8 are shown escaped, never interpreted.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -39,6 +40,40 @@ def printable(text: object, *, keep_newlines: bool = False) -> str:
         else:
             out.append(f"\\u{code:04x}")
     return "".join(out)
+
+
+def terminal_text(text: str) -> str:
+    """A command's text result (``rules``, ``actions``, ``diff``, ``inspect``) safe for a terminal:
+    :func:`printable`, keeping line breaks and tabs."""
+    if text.isascii() and not _ASCII_CONTROL.search(text):
+        return text
+    return "\n".join("\t".join(printable(part) for part in line.split("\t")) for line in text.split("\n"))
+
+
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_NOT_PLAIN = re.compile(r"[^\x20-\x7e\n]")
+
+
+def _json_escape(match: re.Match) -> str:
+    ch = match.group(0)
+    code = ord(ch)
+    if ch.isprintable():
+        return ch
+    if 0xDC80 <= code <= 0xDCFF:  # a non-UTF-8 byte of a file name, shown as printable() shows it
+        return f"\\\\x{code - 0xDC00:02x}"
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def json_text(text: str) -> str:
+    """JSON text (``json.dumps(..., ensure_ascii=False)``) safe for a terminal and for strict parsers:
+    every character that is not printable (C1 controls, bidirectional overrides, line separators)
+    becomes its JSON escape, and a non-UTF-8 file-name byte (a lone surrogate, which strict JSON
+    parsers replace) the text ``\\xff``, as :func:`printable` shows it. The value read back is the
+    same text; printable characters, ASCII or not, stay as they are."""
+    return text if text.isascii() and "\x7f" not in text else _NOT_PLAIN.sub(_json_escape, text)
 
 
 class SesregoError(click.ClickException):
@@ -101,9 +136,15 @@ class OutputError(SesregoError):
 
 
 class Interrupted(SesregoError):
-    """Ctrl-C: exit status 130, as a shell reports SIGINT."""
+    """Ctrl-C: exit status 130, as a shell reports SIGINT; SIGTERM: 143."""
 
     exit_code = 130
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread when SIGTERM arrives (see :func:`sesrego.cli.main`), so that a run
+    stopped by ``kill``, a CI timeout or a container shutdown cleans up as Ctrl-C does: workers
+    stopped, temporary files removed, nothing half-written."""
 
 
 class SourceErrors(SesregoError):
@@ -125,6 +166,10 @@ def as_user_error(exc: BaseException, subject: str | Path | None = None) -> Sesr
     """
     if isinstance(exc, SesregoError):
         return exc.at(subject) if subject is not None else exc
+    if isinstance(exc, Terminated):
+        stopped = Interrupted("terminated (SIGTERM)")
+        stopped.exit_code = 143
+        return stopped
     if isinstance(exc, KeyboardInterrupt):
         return Interrupted("interrupted")
     if isinstance(exc, MemoryError):

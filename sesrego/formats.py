@@ -25,7 +25,7 @@ from urllib.parse import quote
 import click
 
 from . import __version__
-from .errors import SesregoError, printable
+from .errors import SesregoError, json_text, printable
 from .report import SEVERITY_ORDER, InputResult, RuleInfo, ScanReport, describe_waiver, sort_key
 
 FORMATS = ("table", "json", "sarif", "junit", "github", "markdown")
@@ -46,16 +46,22 @@ SEVERITIES = {
 
 
 def render(report: ScanReport, fmt: str, *, color: bool = False, width: int = TABLE_WIDTH, quiet: bool = False,
-           compact: bool = False) -> str:
+           compact: bool = False, errors: bool = True) -> str:
     """The report in format ``fmt`` (one of :data:`FORMATS`), ending with a newline.
 
-    ``color``, ``width``, ``quiet`` and ``compact`` shape the table only; the machine formats
-    are always complete. A quiet table without findings is the empty string.
+    ``color``, ``width``, ``quiet``, ``compact`` and ``errors`` shape the table only; the machine
+    formats are always complete. A quiet table without findings is the empty string. ``errors``:
+    list the inputs that could not be read (false when the table goes to standard output, as
+    standard error names each one already).
     """
     from .markdown import render_markdown
 
+    def table(r: ScanReport) -> str:
+        return (render_compact if compact else render_table)(r, color=color, width=width, quiet=quiet,
+                                                             errors=errors)
+
     renderers: dict[str, Callable[[ScanReport], str]] = {
-        "table": lambda r: (render_compact if compact else render_table)(r, color=color, width=width, quiet=quiet),
+        "table": table,
         "json": render_json, "sarif": render_sarif, "junit": render_junit, "github": render_github,
         "markdown": render_markdown,
     }
@@ -100,7 +106,7 @@ def display_path(path: str | os.PathLike, base: str | os.PathLike | None = None)
                 continue
         if base is not None:
             return target.as_posix()
-    return PurePath(text).as_posix()
+    return PurePath(os.path.normpath(text)).as_posix()
 
 
 #: One instance key of an address: ``[0]``, ``["a.b"]`` (HCL-quoted, with escapes).
@@ -210,21 +216,24 @@ def _styler(color: bool) -> Callable[..., str]:
     return style
 
 
-def render_table(report: ScanReport, color: bool = False, width: int = TABLE_WIDTH, quiet: bool = False) -> str:
+def render_table(report: ScanReport, color: bool = False, width: int = TABLE_WIDTH, quiet: bool = False,
+                 errors: bool = True) -> str:
     """For people: inputs with findings or errors, findings grouped by resource, then a summary line.
 
     ``width``: the column at which messages wrap (the terminal's width, else 100). ``quiet``: the
     findings only (no errors, waived findings, waiver notes or summary), and nothing without findings.
+    ``errors``: name each input that could not be read under it (the summary counts them anyway).
     """
+    errors = errors and not quiet
     style = _styler(color)
     wrap = textwrap.TextWrapper(width=max(width, 40), initial_indent="      ", subsequent_indent="      ",
                                 break_long_words=False, break_on_hyphens=False)
     lines: list[str] = []
     for result in report.inputs:
-        if not result.findings and (quiet or (not result.error and not result.waived)):
+        if not result.findings and (quiet or (not (result.error and errors) and not result.waived)):
             continue
         lines.append(style(_printable(display_path(result.path)), bold=True))
-        if result.error and not quiet:
+        if result.error and errors:
             lines.append("  " + style(f"error: {_printable(result.error)}", fg="red"))
         resource = None
         for finding in _ordered(result.findings):
@@ -265,10 +274,11 @@ def _summary_styled(report: ScanReport, style: Callable[..., str]) -> str:
     return line
 
 
-def render_compact(report: ScanReport, color: bool = False, width: int = TABLE_WIDTH, quiet: bool = False) -> str:
+def render_compact(report: ScanReport, color: bool = False, width: int = TABLE_WIDTH, quiet: bool = False,
+                   errors: bool = True) -> str:
     """One line per finding, ``file:line: RULE severity resource [statement S]: message``; then, unless
-    ``quiet``, unreadable inputs, waivers to clean up and the summary line. ``width`` is not used: lines
-    are never wrapped, so that each finding stays one line for grep."""
+    ``quiet``, unreadable inputs (with ``errors``), waivers to clean up and the summary line. ``width`` is
+    not used: lines are never wrapped, so that each finding stays one line for grep."""
     style = _styler(color)
     lines: list[str] = []
     for result in report.inputs:
@@ -282,7 +292,8 @@ def render_compact(report: ScanReport, color: bool = False, width: int = TABLE_W
                                       + (f" statement {statement}" if statement else "")
                                       + f": {finding.get('msg', '')}"))
     if not quiet:
-        lines.extend(style(f"{_printable(result.error)}", fg="red") for result in report.failed_inputs)
+        if errors:
+            lines.extend(style(f"{_printable(result.error)}", fg="red") for result in report.failed_inputs)
         lines.extend(style(line, fg="yellow") for line in waiver_lines(report))
         lines.append(_summary_styled(report, style))
     return "\n".join(lines) + "\n" if lines else ""
@@ -333,7 +344,7 @@ def render_json(report: ScanReport) -> str:
                for finding in document.pop("findings")]
     findings = "[\n" + ",\n".join(f"    {line}" for line in compact) + "\n  ]" if compact else "[]"
     rest = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False)
-    return '{\n  "findings": ' + findings + ",\n" + rest[2:] + "\n"
+    return json_text('{\n  "findings": ' + findings + ",\n" + rest[2:]) + "\n"
 
 
 # --- sarif --------------------------------------------------------------------------------------------------
@@ -456,7 +467,7 @@ def render_sarif(report: ScanReport) -> str:
             "results": results,
         }],
     }
-    return json.dumps(log, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return json_text(json.dumps(log, sort_keys=True, indent=2, ensure_ascii=False)) + "\n"
 
 
 # --- junit --------------------------------------------------------------------------------------------------

@@ -29,7 +29,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .documents import load_json
 from .errors import OutputError, SesregoError
+from .reading import read_file
 
 RECORD = ".sesrego-files.json"
 JOURNAL = ".sesrego-files.pending.json"
@@ -50,13 +52,23 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~_umask()
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def _own_mode(path: Path) -> int:
+    """:func:`_mode_for` a file sesrego replaces in its own directory: a link there is replaced, not
+    followed, so its target's mode does not count."""
+    return 0o666 & ~_umask() if os.path.islink(path) else _mode_for(path)
+
+
+def atomic_write(path: Path, data: bytes, *, follow_links: bool = True) -> None:
     """Write ``data`` to ``path`` whole or not at all (see the module docstring).
 
-    A symbolic link is written through (the link stays); a device or pipe (``/dev/stdout``,
-    a FIFO) is written to directly, as it cannot be replaced.
+    A symbolic link is written through (the link stays), unless ``follow_links`` is false: then
+    the link itself is replaced by the file (sesrego's own bookkeeping files are never written
+    elsewhere through a link). A device or pipe (``/dev/stdout``, a FIFO) is written to directly,
+    as it cannot be replaced.
     """
     given = Path(path)
+    if not follow_links and given.is_symlink():
+        given.unlink()
     if given.is_dir():
         raise OutputError("is a directory", path=given)
     if given.exists() and not given.is_file():
@@ -137,19 +149,38 @@ def refuse_special_directory(directory: Path) -> None:
                           path=directory)
 
 
+def identity(path: Path | str) -> tuple:
+    """What ``path`` names, whatever the spelling: the same file through ``..``, a symbolic link (in
+    any component) or a hard link has the same identity."""
+    real = os.path.realpath(path)
+    try:
+        info = os.stat(real)
+    except OSError:
+        return ("path", real)
+    return ("file", info.st_dev, info.st_ino)
+
+
+def inside(path: Path | str, directory: Path | str) -> bool:
+    """Whether ``path`` lies inside ``directory``, symbolic links resolved."""
+    return Path(os.path.realpath(directory)) in Path(os.path.realpath(path)).parents
+
+
 def distinct_outputs(files: Iterable[Path | None], directories: Iterable[Path | None]) -> None:
-    """Refuse two outputs of one command at the same path, or a file inside an output directory."""
-    seen: dict[Path, Path] = {}
-    for given in [p for p in files if p is not None] + [p for p in directories if p is not None]:
-        resolved = Path(os.path.abspath(given))
-        if resolved in seen:
-            raise OutputError(f"two outputs of this command would both be written to {given}", path=given)
-        seen[resolved] = Path(given)
-    for directory in [Path(os.path.abspath(d)) for d in directories if d is not None]:
-        for given in [p for p in files if p is not None]:
-            if directory in Path(os.path.abspath(given)).parents:
-                raise OutputError(f"is inside the output directory {seen[directory]}; write it elsewhere",
-                                  path=given)
+    """Refuse two outputs of one command that are the same file (however spelt: ``..``, symbolic
+    links, hard links), or a file inside an output directory."""
+    files = [Path(p) for p in files if p is not None]
+    directories = [Path(d) for d in directories if d is not None]
+    seen: dict[tuple, Path] = {}
+    for given in files + directories:
+        key = identity(given)
+        if key in seen:
+            same = "" if os.path.abspath(seen[key]) == os.path.abspath(given) else f" (the same file as {seen[key]})"
+            raise OutputError(f"two outputs of this command would both be written to {given}{same}", path=given)
+        seen[key] = given
+    for directory in directories:
+        for given in files:
+            if inside(given, directory):
+                raise OutputError(f"is inside the output directory {directory}; write it elsewhere", path=given)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,23 +196,26 @@ class Written:
 
 def _record_files(directory: Path, force: bool) -> tuple[set[str] | None, dict[str, set[str]], bool]:
     """The files sesrego recorded in ``directory`` (None: no record), the digests each may have (the
-    record's, and an interrupted run's), and whether a run was interrupted. With ``force`` an
-    unreadable record counts as none."""
+    record's, and an interrupted run's), and whether a run was interrupted. A record that is a
+    symbolic link, or that sesrego could not have written, is refused; with ``force`` it counts as
+    none."""
     own: set[str] | None = None
     digests: dict[str, set[str]] = {}
     for name in (RECORD, JOURNAL):
         path = directory / name
-        if not path.exists():
+        if not os.path.lexists(path):
             continue
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
+            if path.is_symlink() or not path.is_file():
+                raise ValueError
+            document = load_json(read_file(path, what="record", error=OutputError), path, error=OutputError)
             files = document["files"]
             if not isinstance(files, (list, dict)):
                 raise TypeError
             names = set(files) | set(document.get("previous", []))
             if not all(isinstance(n, str) and _safe_relative(n) for n in names):
                 raise ValueError
-        except (OSError, ValueError, TypeError, KeyError, RecursionError):
+        except (OSError, ValueError, TypeError, KeyError, RecursionError, OutputError):
             if force:
                 continue
             raise OutputError(f"{name} is not a record sesrego wrote; remove it or pass --force",
@@ -191,22 +225,37 @@ def _record_files(directory: Path, force: bool) -> tuple[set[str] | None, dict[s
             for file, digest in files.items():
                 if isinstance(digest, str):
                     digests.setdefault(file, set()).add(digest)
-    return own, digests, (directory / JOURNAL).exists()
+    return own, digests, os.path.lexists(directory / JOURNAL)
 
 
 def _safe_relative(name: str) -> bool:
     parts = name.split("/")
-    return bool(name) and not name.startswith("/") and ".." not in parts and "" not in parts and "\\" not in name
+    return bool(name) and not name.startswith("/") and ".." not in parts and "" not in parts and "\\" not in name \
+        and "." not in parts and "\0" not in name
 
 
-def _existing(directory: Path) -> list[str]:
-    """Every file under ``directory`` (relative, with /), except sesrego's staging directories."""
-    found = []
+def _linked_parent(directory: Path, name: str) -> str | None:
+    """The first directory on the way to ``name`` inside ``directory`` that is a symbolic link, if any:
+    a file written or removed there would land outside ``directory``."""
+    parts = name.split("/")[:-1]
+    for i in range(1, len(parts) + 1):
+        if (directory / "/".join(parts[:i])).is_symlink():
+            return "/".join(parts[:i])
+    return None
+
+
+def _first_entry(directory: Path) -> str | None:
+    """The first entry under ``directory`` that is not a directory (relative, with /), in name order:
+    a file, or a link (to a directory too, which is not followed); sesrego's own bookkeeping is left
+    out. The walk stops there, so refusing ``..`` or ``/usr`` costs no more than looking at it."""
     for root, dirs, files in os.walk(directory):
         rel = Path(root).relative_to(directory)
-        dirs[:] = [d for d in dirs if not (rel == Path(".") and d.startswith(STAGING_PREFIX))]
-        found.extend((rel / f).as_posix() for f in files)
-    return sorted(found)
+        dirs[:] = sorted(d for d in dirs if not (rel == Path(".") and d.startswith(STAGING_PREFIX)))
+        found = sorted([f for f in files if not (rel == Path(".") and f in (RECORD, JOURNAL))]
+                       + [d for d in dirs if os.path.islink(os.path.join(root, d))])
+        if found:
+            return (rel / found[0]).as_posix()
+    return None
 
 
 def write_tree(directory: Path, files: Mapping[str, bytes], *, force: bool = False,
@@ -237,7 +286,7 @@ def write_tree(directory: Path, files: Mapping[str, bytes], *, force: bool = Fal
     try:
         _move_in(directory, staging, files, replaced, report)
         removed = _remove_stale(directory, files, previous, digests, keep, report)
-        kept = sorted(set(files) | {n for n in previous if keep and keep(n) and (directory / n).is_file()})
+        kept = sorted(set(files) | {n for n in previous if keep and keep(n) and _plain_file(directory, n)})
         _write_json(directory / RECORD, {"generator": "sesrego", "files": {
             name: hashlib.sha256(files[name]).hexdigest() if name in files else _digest(directory / name)
             for name in kept}})
@@ -272,21 +321,32 @@ def _prepare(directory: Path, files: Mapping[str, bytes]) -> None:
 def _foreign_replaced(directory: Path, files: Mapping[str, bytes], own, *, force: bool, adopt: bool,
                       merges: Callable[[str], bool] | None) -> list[str]:
     """The user's files this write would replace; an error unless ``force`` allows it."""
-    existing = [name for name in _existing(directory) if name not in (RECORD, JOURNAL)]
-    foreign = [name for name in existing if own is None or name not in own]
-    if own is None and existing and not force and not adopt:
-        raise OutputError(f"directory is not empty and sesrego did not write it ({len(existing)} file(s), such "
-                          f"as {existing[0]}); choose an empty or new directory, or pass --force to write "
-                          "sesrego's files beside them", path=directory)
-    replaced = sorted(name for name in foreign if name in files and not (merges and merges(name)))
+    if own is None and not force and not adopt:
+        first = _first_entry(directory)
+        if first is not None:
+            raise OutputError(f"directory is not empty and sesrego did not write it (it holds {first}, for one); "
+                              "choose an empty or new directory, or pass --force to write sesrego's files beside "
+                              "them", path=directory)
+    replaced = sorted(name for name in files if (own is None or name not in own) and _occupied(directory / name)
+                      and not (merges and merges(name)))
     if replaced and not force:
         raise OutputError(f"would replace {replaced[0]}, which sesrego did not write; pass --force to replace "
                           f"{'it' if len(replaced) == 1 else f'these {len(replaced)} files'}", path=directory)
+    for name in sorted(files):
+        link = _linked_parent(directory, name)
+        if link is not None:
+            raise OutputError(f"cannot write {name}: {link} is a symbolic link, and sesrego never writes through "
+                              "one (the file would land outside this directory); remove the link", path=directory)
     blocked = [name for name in files if _blocked_by_file(directory, name)]
     if blocked:
         raise OutputError(f"cannot write {blocked[0]}: a file stands where its directory would be",
                           path=directory)
     return replaced
+
+
+def _occupied(path: Path) -> bool:
+    """Whether something that is not a directory (a file, a link) stands at ``path``."""
+    return os.path.islink(path) or (path.exists() and not path.is_dir())
 
 
 def _stage(directory: Path, files: Mapping[str, bytes], previous: list[str]) -> Path:
@@ -300,7 +360,7 @@ def _stage(directory: Path, files: Mapping[str, bytes], previous: list[str]) -> 
             target = staging / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(body)
-            os.chmod(target, _mode_for(directory / name))
+            os.chmod(target, _own_mode(directory / name))
         _write_json(directory / JOURNAL, {"files": {name: hashlib.sha256(body).hexdigest()
                                                     for name, body in sorted(files.items())}, "previous": previous})
     except BaseException as exc:
@@ -322,19 +382,31 @@ def _move_in(directory: Path, staging: Path, files: Mapping[str, bytes], replace
 
 def _remove_stale(directory: Path, files: Mapping[str, bytes], previous: list[str], digests,
                   keep: Callable[[str], bool] | None, report: Callable[[str], None] | None) -> list[str]:
-    """Remove the files of the previous set that this one no longer has, unless someone changed them."""
+    """Remove the files of the previous set that this one no longer has, but only those that hold
+    exactly what sesrego recorded writing: a file someone changed, one the record names without a
+    digest (a hand-edited record), a link, or one reached through a link, is left alone."""
     removed = []
     for name in previous:
-        if name in files or (keep and keep(name)) or not (directory / name).is_file():
+        path = directory / name
+        if name in files or (keep and keep(name)):
             continue
-        if name in digests and _digest(directory / name) not in digests[name]:
-            if report:  # a stale file someone changed since sesrego wrote it: theirs now
-                report(f"{directory / name}: kept; it changed since sesrego wrote it, and is no longer recorded")
+        if not _plain_file(directory, name):
             continue
-        (directory / name).unlink()
+        if name not in digests or _digest(path) not in digests[name]:
+            if report:  # not what sesrego wrote: the user's now
+                why = "it changed since sesrego wrote it" if name in digests else "sesrego has no digest of it"
+                report(f"{path}: kept; {why}, and it is no longer recorded")
+            continue
+        path.unlink()
         removed.append(name)
         _prune(directory, Path(name).parent)
     return removed
+
+
+def _plain_file(directory: Path, name: str) -> bool:
+    """Whether ``name`` is a regular file in ``directory``, not a link and not reached through one."""
+    path = directory / name
+    return _linked_parent(directory, name) is None and not path.is_symlink() and path.is_file()
 
 
 def _digest(path: Path) -> str:
@@ -342,12 +414,14 @@ def _digest(path: Path) -> str:
 
 
 def _blocked_by_file(directory: Path, name: str) -> bool:
+    """Whether a file stands where a directory on the way to ``name`` must be, or a directory (not a
+    link, which is replaced) stands where ``name`` goes."""
     parent = Path(name).parent
     while parent != Path("."):
         if (directory / parent).exists() and not (directory / parent).is_dir():
             return True
         parent = parent.parent
-    return (directory / name).is_dir()
+    return (directory / name).is_dir() and not (directory / name).is_symlink()
 
 
 def _prune(directory: Path, relative: Path) -> None:
@@ -359,4 +433,4 @@ def _prune(directory: Path, relative: Path) -> None:
 
 
 def _write_json(path: Path, value: object) -> None:
-    atomic_write(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode(), follow_links=False)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from .documents import load_json, load_yaml
-from .errors import SesregoError, printable
+from .errors import SesregoError, json_text, printable
 from .signing import SIGNATURES, VerificationError, decode_segment, read_token
 
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][A-Za-z0-9_.\[\]\"-]*)\s*$", re.MULTILINE)
@@ -195,4 +195,4 @@ def render_table(report: dict) -> str:
 
 
 def render_json(report: dict) -> str:
-    return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    return json_text(json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False, default=str)) + "\n"

@@ -21,6 +21,8 @@ from .report import SEVERITY_ORDER, ScanReport
 FOLD_AFTER = 20
 #: At most this many per-finding rows; the rest are counted.
 MAX_ROWS = 1000
+#: At most this many bytes of per-finding rows: GitHub refuses a job summary over 1 MiB as a whole.
+MAX_ROW_BYTES = 768 * 1024
 #: Characters that could start markup inside a line: emphasis, code, links, table cells, strike-through,
 #: math ($), mentions (@) and issue references (#). HTML's <, > and & become entities.
 _SPECIAL = re.compile(r"([\\`*_\[\]|~$@#])")
@@ -53,13 +55,17 @@ def _rows(report: ScanReport) -> list[str]:
 
     rows = ["| rule | severity | resource | file:line | message |", "|---|---|---|---|---|"]
     ordered = _ordered(report)
-    for result, finding in ordered[:MAX_ROWS]:
+    size = 0
+    for written, (result, finding) in enumerate(ordered):
         file, line = location(result, finding, report.base_dir)
         where = f"{file}:{line}" if line else file
-        rows.append(f"| {text(finding.get('rule_id', ''))} | {text(finding.get('severity', ''))} | "
-                    f"{text(finding.get('resource', ''))} | {text(where)} | {text(finding.get('msg', ''))} |")
-    if len(ordered) > MAX_ROWS:
-        rows.append(f"\n… and {len(ordered) - MAX_ROWS} more findings (see the SARIF or JSON report).")
+        row = (f"| {text(finding.get('rule_id', ''))} | {text(finding.get('severity', ''))} | "
+               f"{text(finding.get('resource', ''))} | {text(where)} | {text(finding.get('msg', ''))} |")
+        size += len(row.encode("utf-8", "backslashreplace")) + 1
+        if written == MAX_ROWS or size > MAX_ROW_BYTES:
+            rows.append(f"\n… and {len(ordered) - written} more findings (see the SARIF or JSON report).")
+            break
+        rows.append(row)
     return rows
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from pathlib import Path
 from .documents import load_json
 from .errors import OutputError
 from .fsutil import Written, write_tree
+from .reading import read_file
 
 LAYOUT_VERSION = "1.0.0"
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
@@ -81,11 +83,8 @@ def _existing_index(directory: Path) -> dict | None:
     marker, index_path = directory / "oci-layout", directory / "index.json"
     if not marker.is_file() and not index_path.is_file():
         return None
-    try:
-        version = load_json(marker.read_bytes(), marker, error=OutputError)
-        index = load_json(index_path.read_bytes(), index_path, error=OutputError)
-    except OSError as exc:
-        raise OutputError(f"cannot read the existing OCI layout: {exc.strerror or exc}", path=directory) from None
+    version = load_json(read_file(marker, what="OCI layout file", error=OutputError), marker, error=OutputError)
+    index = load_json(read_file(index_path, what="OCI index", error=OutputError), index_path, error=OutputError)
     if not isinstance(version, dict) or "imageLayoutVersion" not in version or not isinstance(index, dict) \
             or not isinstance(index.get("manifests", []), list) \
             or not all(isinstance(m, dict) for m in index.get("manifests", [])):
@@ -100,7 +99,7 @@ def _tag(descriptor: dict) -> object:
 
 
 def _blob_name(digest: object) -> str | None:
-    if isinstance(digest, str) and digest.startswith("sha256:") and len(digest) == 71:
+    if isinstance(digest, str) and re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
         return "blobs/sha256/" + digest[7:]
     return None
 
@@ -114,9 +113,10 @@ def _referenced(directory: Path, files: Mapping[str, bytes], manifests: list[dic
             continue
         used.add(name)
         try:
-            body = files[name] if name in files else (directory / name).read_bytes()
-            manifest = json.loads(body)
-        except (OSError, ValueError):
+            body = files[name] if name in files else read_file(directory / name, what="OCI manifest",
+                                                                  error=OutputError)
+            manifest = load_json(body, directory / name, error=OutputError)
+        except OutputError:  # not a manifest this layout can use: it keeps nothing
             continue
         if isinstance(manifest, dict):
             for child in [manifest.get("config"), *(manifest.get("layers") or [])]:
@@ -144,7 +144,7 @@ def write_oci_layout(directory: Path, layout: Layout, *, tag: str = DEFAULT_TAG,
         if not placed:
             kept.extend(ours)
         files["index.json"] = _json({**existing, "manifests": kept})
-        files["oci-layout"] = (directory / "oci-layout").read_bytes()
+        files["oci-layout"] = read_file(directory / "oci-layout", what="OCI layout file", error=OutputError)
     manifests = json.loads(files["index.json"])["manifests"]
     used = _referenced(directory, files, manifests)
 

@@ -22,20 +22,17 @@ import io
 import json
 import os
 import re
-import stat
-import threading
 from dataclasses import dataclass
 
+from . import reading
 from .errors import InputError
+from .reading import INPUT_TIMEOUT, read_file
 
 #: Inputs larger than this are refused instead of exhausting memory (override with --max-input-bytes).
 MAX_INPUT_BYTES = 512 * 1024 * 1024
 #: A single policy string longer than this is refused (override with --max-policy-chars).
 MAX_POLICY_CHARS = 1024 * 1024
-#: Seconds to wait for a writer to open a FIFO given as an input (override with --input-timeout).
-INPUT_TIMEOUT = 30.0
 SUPPORTED_MAJOR = "1"
-CHUNK = 1024 * 1024
 
 #: The command that writes what sesrego scans.
 PLAN_COMMAND = "terraform plan -out=tfplan && terraform show -json tfplan > plan.json"
@@ -50,82 +47,23 @@ class Limits:
 
 # --- reading bytes ------------------------------------------------------------------------
 
+_RAISE = " (raise it with --max-input-bytes)"
+
 
 def read_input(path: str, limits: Limits = Limits()) -> bytes:
     """The bytes of an input, read under the size limit (a FIFO under the open timeout too)."""
-    try:
-        mode = os.stat(path).st_mode
-        if stat.S_ISDIR(mode):
-            raise InputError("is a directory", path=path)
-        if stat.S_ISFIFO(mode):
-            fd = _open_fifo(path, limits.input_timeout)
-        else:
-            fd = os.open(path, os.O_RDONLY)
-        with open(fd, "rb", buffering=0) as handle:
-            size = os.fstat(fd).st_size if stat.S_ISREG(os.fstat(fd).st_mode) else None
-            if size is not None:
-                check_size(size, path, limits)
-            return read_bounded(handle, path, limits, size)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from None
+    return read_file(path, limit=limits.max_input_bytes, timeout=limits.input_timeout, what="input", hint=_RAISE)
 
 
 def read_bounded(handle, name: str, limits: Limits = Limits(), size: int | None = None) -> bytes:
-    """Everything ``handle`` holds, refused once it passes ``limits.max_input_bytes``.
-
-    ``size`` (a regular file's size) lets one read take the whole file; a stream is read in
-    chunks, and never more than one byte past the limit is read.
-    """
-    limit = limits.max_input_bytes
-    want = min(size, limit) + 1 if size is not None else CHUNK
-    chunks: list[bytes] = []
-    total = 0
-    while total <= limit:
-        chunk = handle.read(min(want, limit + 1 - total))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        total += len(chunk)
-        want = CHUNK
-    data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    check_size(len(data), name, limits, at_least=len(data) > limit)
-    return data
+    """Everything ``handle`` holds (standard input), refused once it passes ``limits.max_input_bytes``."""
+    return reading.read_bounded(handle, name, limits.max_input_bytes, size, what="input", hint=_RAISE)
 
 
-def _open_fifo(path: str, timeout: float) -> int:
-    """Open a FIFO for reading, waiting at most ``timeout`` seconds for a writer."""
-    opened: dict = {}
-
-    def opener() -> None:
-        try:
-            opened["fd"] = os.open(path, os.O_RDONLY)
-        except OSError as exc:
-            opened["error"] = exc
-
-    thread = threading.Thread(target=opener, name="sesrego-fifo", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():  # release the blocked open by becoming its writer, then give up
-        try:
-            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
-        except OSError:
-            pass
-        thread.join(5)
-        if "fd" in opened:
-            os.close(opened["fd"])
-        raise InputError(f"no program opened this FIFO for writing within {timeout:g} seconds "
-                         "(raise it with --input-timeout)", path=path)
-    if "error" in opened:
-        raise opened["error"]
-    return opened["fd"]
-
-
-def check_size(size: int, name: str, limits: Limits = Limits(), *, at_least: bool = False) -> None:
+def check_size(size: int, name: str, limits: Limits = Limits()) -> None:
     """Refuse an input over ``limits.max_input_bytes``."""
     if size > limits.max_input_bytes:
-        amount = f"more than {limits.max_input_bytes} bytes" if at_least else f"{size} bytes"
-        raise InputError(f"input is {amount}, over the limit of {limits.max_input_bytes} "
-                         "(raise it with --max-input-bytes)", path=name)
+        raise InputError(f"input is {size} bytes, over the limit of {limits.max_input_bytes}{_RAISE}", path=name)
 
 
 # --- decoding -------------------------------------------------------------------------------

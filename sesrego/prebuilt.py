@@ -89,9 +89,11 @@ def merge_config(base: Mapping, extra: Mapping, where: str, path: tuple[str, ...
     return merged
 
 
-def load(path: Path, verification_key: Path | None = None, key_id: str | None = None) -> Policies:
-    """The policies of a bundle, verified first when it is signed (see the module docstring)."""
-    files = read_bundle(path)
+def load(path: Path, verification_key: Path | None = None, key_id: str | None = None, *,
+         timeout: float | None = None) -> Policies:
+    """The policies of a bundle, verified first when it is signed (see the module docstring).
+    ``timeout``: how long to wait for a writer when the bundle is a FIFO."""
+    files = read_bundle(path, timeout=timeout)
     signed = SIGNATURES in files
     if signed and verification_key is None:
         raise BundleError("the bundle is signed: give --verification-key (and --key-id) to verify it before it is "

@@ -10,6 +10,7 @@ shows its time passing), and erased when the scan ends, before the report is pri
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -33,7 +34,8 @@ def stderr_is_terminal() -> bool:
 class Progress:
     """A stage line that redraws itself from a background thread (see the module docstring)."""
 
-    def __init__(self, stream: TextIO, *, delay: float = DELAY, interval: float = INTERVAL, clock=time.monotonic):
+    def __init__(self, stream: TextIO, *, delay: float = DELAY, interval: float = INTERVAL, clock=time.monotonic,
+                 columns: int | None = None):
         self.stream = stream
         self.delay = delay
         self.interval = interval
@@ -43,6 +45,7 @@ class Progress:
         self.total = 0
         self.done = 0
         self.width = 0
+        self.columns = columns  # the terminal's width (None: asked when drawing)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -70,11 +73,20 @@ class Progress:
             return printable(f"sesrego: {self.text}{counted}, {self.clock() - self.start:.1f} s")
 
     def draw(self) -> None:
-        text = self.line()
+        # Never as wide as the terminal: a line that wraps cannot be rewritten or erased with \r.
+        text = self.line()[:max(10, self._columns() - 1)]
         pad = max(0, self.width - len(text))
         self.stream.write("\r" + text + " " * pad)
         self.stream.flush()
         self.width = len(text)
+
+    def _columns(self) -> int:
+        if self.columns is not None:
+            return self.columns
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            return 80
 
     def _run(self) -> None:
         if self._stop.wait(self.delay):

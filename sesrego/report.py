@@ -87,9 +87,10 @@ class ScanReport:
 
     @property
     def waivers_expired(self) -> list[dict]:
-        """Waivers past their expiry date, in any input: they no longer cover anything."""
+        """Waivers past their expiry date, in any input: they no longer cover anything. An inline comment
+        (one waiver per rule and address form) is named once, as for unused waivers."""
         found = {_key(w): w for result in self.inputs for w in result.waivers_expired}
-        return [found[key] for key in sorted(found)]
+        return sorted(_once_per_comment(found, set()), key=_key)
 
     @property
     def waivers_unused(self) -> list[dict]:
@@ -99,14 +100,7 @@ class ScanReport:
         # An inline comment becomes one waiver per rule and address form (aws_iam_policy.p and
         # aws_iam_policy.p[*]): it is unused, and named once, only when none of them covered anything.
         used_comments = {_comment(w) for result in self.inputs for w in result.waivers_used if _comment(w)}
-        unused, named = [], set()
-        for key in sorted(found, key=lambda k: (len(found[k].get("resource", "")), k)):
-            waiver, comment = found[key], _comment(found[key])
-            if key in used or (comment and (comment in used_comments or comment in named)):
-                continue
-            named.add(comment)
-            unused.append(waiver)
-        return sorted(unused, key=_key)
+        return sorted(_once_per_comment({k: w for k, w in found.items() if k not in used}, used_comments), key=_key)
 
     @property
     def summary(self) -> dict:
@@ -143,6 +137,19 @@ class ScanReport:
     def failing_severities(self) -> frozenset[str]:
         """The severities that make the exit status 1: deny, and warn with ``--fail-on warn``."""
         return frozenset({"deny"} if self.fail_on == "deny" else {"deny", "warn"})
+
+
+def _once_per_comment(waivers: dict[str, dict], skip: set) -> list[dict]:
+    """Each configuration waiver, and each inline comment once (its shortest address form), leaving out
+    the comments in ``skip``."""
+    out, named = [], set()
+    for key in sorted(waivers, key=lambda k: (len(str(waivers[k].get("resource", ""))), k)):
+        comment = _comment(waivers[key])
+        if comment and (comment in skip or comment in named):
+            continue
+        named.add(comment)
+        out.append(waivers[key])
+    return out
 
 
 def sort_key(finding: dict) -> tuple:

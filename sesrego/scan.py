@@ -37,7 +37,7 @@ from typing import Protocol
 
 from .bundle import bundle_files, tar_gz
 from .engine import Embedded, Evaluator, OpaBinary, Result, data_document
-from .errors import as_user_error
+from .errors import InputError, as_user_error
 from .model import Program
 from .plan import Limits, check_policies, plan_bytes, plan_parts, read_bounded, read_input
 from .render import Tree
@@ -212,10 +212,26 @@ class _Run:
 _worker: Evaluator | None = None
 
 
-def _init_worker(evaluator: Evaluator) -> None:
+def _init_worker(evaluator: Evaluator, parent: int) -> None:
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with(parent)
     _worker = evaluator
+
+
+def _die_with(parent: int) -> None:
+    """Make the kernel kill this worker when the scan that started it dies, even by SIGKILL (Linux's
+    PR_SET_PDEATHSIG), so that no orphan goes on evaluating; elsewhere the worker notices when its
+    next task cannot be fetched."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # it died before that took effect
+        os._exit(1)
 
 
 def _scan_one(source: Source, run: _Run, evaluator: Evaluator | None = None) -> list[InputResult]:
@@ -396,7 +412,8 @@ def _pool_round(run: _Run, sources: list[Source], pending: list[int], evaluator:
                 outputs: dict[int, list[InputResult]], progress) -> list[int]:
     """Run ``pending`` in a fresh pool; fill ``outputs``; return the sources the pool lost."""
     context = multiprocessing.get_context("spawn")  # the Go runtime must not be forked
-    pool = ProcessPoolExecutor(width, mp_context=context, initializer=_init_worker, initargs=(evaluator,))
+    pool = ProcessPoolExecutor(width, mp_context=context, initializer=_init_worker,
+                               initargs=(evaluator, os.getpid()))
     broken: list[int] = []
     try:
         futures = []
@@ -457,6 +474,14 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def read_stdin(limits: Limits = Limits()) -> bytes:
-    """Standard input, read under the size limit."""
-    return read_bounded(sys.stdin.buffer, "-", limits)
+def read_stdin(limits: Limits = Limits(), stream=None) -> bytes:
+    """Standard input, read under the size limit; a terminal is refused rather than waited on."""
+    stream = stream or sys.stdin
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    if terminal:
+        raise InputError("standard input is a terminal, not a plan: pipe one in (terraform show -json tfplan | "
+                         "sesrego scan -)", path="-")
+    return read_bounded(stream.buffer, "-", limits)

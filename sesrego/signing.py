@@ -37,6 +37,7 @@ from jwt.utils import der_to_raw_signature
 
 from .documents import load_json, load_yaml
 from .errors import BundleError
+from .reading import read_file
 
 SIGNATURES = ".signatures.json"
 HASH_ALGORITHM = "SHA-256"
@@ -137,10 +138,7 @@ def signed_files(files: Mapping[str, bytes]) -> list[dict]:
 
 
 def _read_key_file(path: Path) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise BundleError(f"cannot read key: {exc.strerror or exc}", path=path) from None
+    return read_file(path, what="key", error=BundleError)
 
 
 def _is_pem(raw: bytes) -> bool:
@@ -246,10 +244,7 @@ class SigningOptions:
 
 
 def _claims(path: Path) -> dict:
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise BundleError(f"cannot read claims: {exc.strerror or exc}", path=path) from None
+    raw = read_file(path, what="claims file", error=BundleError)
     claims = load_json(raw, path, error=BundleError)
     if not isinstance(claims, dict):
         raise BundleError("claims file must hold a JSON object", path=path)

@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import SourceError
+from .reading import read_file
 from .model import SourceFile
 
 #: The shipped defaults (package data, see sources/ATTRIBUTION.md).
@@ -29,16 +30,25 @@ class Text:
         return SourceFile(self.name, self.sha256)
 
 
+#: The bytes of every source document read in this process, by digest: a bundle records the bytes the
+#: rules were compiled from without reading the file again (a FIFO cannot be read twice).
+_READ: dict[str, bytes] = {}
+
+
 def read_text(path: Path, *, name: str | None = None) -> Text:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SourceError(f"cannot read: {exc.strerror or exc}", path=path) from None
+    raw = read_file(path, what="source document", error=SourceError)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SourceError(f"not UTF-8 text (byte {exc.start})", path=path) from None
-    return Text(name or display_name(path), text.replace("\r\n", "\n"), hashlib.sha256(raw).hexdigest())
+    digest = hashlib.sha256(raw).hexdigest()
+    _READ[digest] = raw
+    return Text(name or display_name(path), text.replace("\r\n", "\n"), digest)
+
+
+def read_bytes(digest: str) -> bytes | None:
+    """The bytes of a source document this process read, by their sha256 digest (None: not read)."""
+    return _READ.get(digest)
 
 
 def display_name(path: Path) -> str:

@@ -40,6 +40,11 @@ class View:
     baseline_path: str | None = None
 
     @property
+    def anchor(self) -> str:
+        """The directory the baseline's inputs are relative to."""
+        return baselines.anchor_of(self.baseline_path or "./baseline")
+
+    @property
     def active(self) -> bool:
         return bool(self.rules or self.skip or self.min_severity or self.baseline is not None)
 
@@ -108,7 +113,7 @@ def apply(report: ScanReport, view: View) -> ScanReport:
     hidden: Counter[str] = Counter()
     inputs = []
     for result in report.inputs:
-        key = baselines.input_key(result.path) if view.baseline is not None else ""
+        key = baselines.input_key(result.path, view.anchor, result.kind) if view.baseline is not None else ""
         shown, baselined = [], []
         for finding in result.findings:
             why = view.hides(finding)
@@ -124,8 +129,16 @@ def apply(report: ScanReport, view: View) -> ScanReport:
     return dataclasses.replace(report, inputs=tuple(inputs), hidden=dict(hidden), views=view.describe())
 
 
-def baseline_fingerprints(report: ScanReport) -> list[str]:
-    """What ``--write-baseline`` records: the findings shown and those a baseline already accepted."""
-    return [baselines.fingerprint(baselines.input_key(result.path), finding)
-            for result in report.inputs if not result.error
-            for finding in (*result.findings, *result.baselined)]
+def baseline_fingerprints(report: ScanReport, path: str, view: View | None = None) -> list[str]:
+    """What ``--write-baseline PATH`` records: the findings shown and those the ``--baseline`` of ``view``
+    already accepted; for an input that could not be read, what that baseline accepted of it is kept
+    (a refresh must not drop it)."""
+    anchor = baselines.anchor_of(path)
+    recorded = [baselines.fingerprint(baselines.input_key(result.path, anchor, result.kind), finding)
+                for result in report.inputs if not result.error
+                for finding in (*result.findings, *result.baselined)]
+    if view is not None and view.baseline:
+        failed = {baselines.input_key(result.path, view.anchor, result.kind) for result in report.failed_inputs}
+        recorded += [baselines.rebased(accepted, view.anchor, anchor) for accepted in sorted(view.baseline)
+                     if baselines.input_of(accepted) in failed]
+    return recorded

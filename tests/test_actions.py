@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import ROOT
-from sesrego.actions import lookup, pattern_regex
+from sesrego.actions import glob_match, lookup
 from sesrego.cli import cli
 
 SEED_CATALOG = ROOT / "sesrego" / "sources" / "catalogs" / "ses-v1.md"
@@ -30,7 +30,7 @@ def test_pattern_matches_like_iam_in_every_catalog(compiled, pattern, expected):
     program, _ = compiled
     found = {(m.api_version, m.action) for m in lookup(program, pattern).matches}
     assert expected <= found
-    assert all(pattern_regex(lookup(program, pattern).pattern).match(action) for _, action in found)
+    assert all(glob_match(lookup(program, pattern).pattern, action) for _, action in found)
 
 
 @pytest.mark.parametrize("pattern", ["ses:Send[A-Z]mail", "ses:Send.mail", "ses:SendEmail+"])
@@ -90,3 +90,27 @@ def test_scan_is_silent_about_the_cross_check_unless_asked():
     assert plain.exit_code == 0 and "cross-check" not in plain.stderr
     strict = CliRunner().invoke(cli, ["scan", plan, "-j", "1", "--strict", "--catalog", str(SEED_CATALOG)])
     assert strict.exit_code == 2 and "--strict" in strict.output
+
+
+def test_matching_is_linear_in_a_hostile_pattern_and_agrees_with_a_regular_expression():
+    import re
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    assert not glob_match("ses:" + "*e" * 12 + "*Z", "ses:" + "e" * 4000)  # a regular expression backtracks for hours
+    assert glob_match("ses:" + "*e" * 12 + "*", "ses:" + "e" * 4000)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text("ab*?", max_size=8), st.text("abAB", max_size=10))
+    def agrees(pattern, name):
+        body = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+        assert glob_match(pattern, name) == bool(re.fullmatch(body, name, re.IGNORECASE | re.DOTALL))
+
+    agrees()
+
+
+def test_a_very_long_pattern_is_answered_without_suggestions(compiled):
+    program, _ = compiled
+    answer = lookup(program, "ses:SendEmai" + "l" * 100_000)
+    assert answer.matches == () and answer.suggestions == ()

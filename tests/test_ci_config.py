@@ -106,6 +106,22 @@ def test_two_configuration_files_in_one_directory_are_an_error(project):
     assert run("plan.json", "--no-config").exit_code == 0
 
 
+@pytest.mark.parametrize("kind", ["directory", "broken-link", "fifo"])
+def test_a_configuration_name_that_is_no_file_is_an_error_not_a_silent_no_op(project, kind):
+    import os
+
+    path = project / "infra" / ".sesrego.yaml"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "broken-link":
+        path.symlink_to(project / "nowhere.yaml")
+    else:
+        os.mkfifo(path)
+    result = run("plan.json")
+    assert result.exit_code == 2 and result.stderr.startswith("Error: .sesrego.yaml: is not a regular file")
+    assert run("plan.json", "--no-config").exit_code == 0
+
+
 def test_config_names_a_file_and_no_config_turns_discovery_off(project, tmp_path):
     (project / ".sesrego.yaml").write_text(WAIVE_A)
     other = project / "other.yaml"
@@ -192,6 +208,25 @@ def test_config_and_no_config_from_the_environment(project):
     other = project / "other.yaml"
     other.write_text(WAIVE_A.replace("aws_iam_policy.a", "aws_iam_policy.b"))
     assert waived(run("plan.json", "-f", "json", env={"SESREGO_CONFIG": str(other)})) == ["aws_iam_policy.b"]
+
+
+def test_a_flag_wins_over_an_exclusive_option_from_the_environment(project):
+    (project / ".sesrego.yaml").write_text(WAIVE_A)
+    other = project / "other.yaml"
+    other.write_text(WAIVE_A.replace("aws_iam_policy.a", "aws_iam_policy.b"))
+    # the flag on one side of an exclusive pair drops the environment's other side
+    assert waived(run("plan.json", "-f", "json", "--config", other, env={"SESREGO_NO_CONFIG": "1"})) == [
+        "aws_iam_policy.b"]
+    assert waived(run("plan.json", "-f", "json", "--no-config", env={"SESREGO_CONFIG": str(other)})) == []
+    result = run("plan.json", "-f", "json", "--engine", "embedded", env={"SESREGO_OPA_URL": "http://127.0.0.1:9"})
+    assert result.exit_code == 0 and json.loads(result.stdout)["configuration"]["source"] == "files"
+    result = run("plan.json", "--opa-url", "http://127.0.0.1:9", "-f", "json", env={"SESREGO_ENGINE": "embedded"})
+    assert result.exit_code == 2 and "cannot connect to the OPA server" in result.stdout  # the server was asked
+    # both on the command line, or both in the environment: still an error
+    for args, env in ((["--config", other, "--no-config"], {}),
+                      ([], {"SESREGO_CONFIG": str(other), "SESREGO_NO_CONFIG": "1"})):
+        result = run("plan.json", *args, env=env)
+        assert result.exit_code == 2 and "give one" in result.stderr
 
 
 # --- colour and width -----------------------------------------------------------------------------------------

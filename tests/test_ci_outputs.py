@@ -371,3 +371,74 @@ def test_render_is_deterministic_for_every_format(workspace, compiled):
         assert render(first, fmt) == render(second, fmt), fmt
     report = ScanReport((InputResult("p.json", "plan"),), RULES)
     assert render(report, "markdown") == render(report, "markdown")
+
+
+def test_an_output_never_replaces_an_input_however_it_is_named(workspace):
+    (workspace / ".git").mkdir()
+    (workspace / ".sesrego.yaml").write_text("sesrego:\n  config: {}\n")
+    (workspace / "link").symlink_to(workspace / "plans")
+    (workspace / "vars.tfvars").write_text("")
+    before = {p: p.read_bytes() for p in workspace.rglob("*") if p.is_file()}
+    for args in (["plans/plan.json", "-o", "link/plan.json"],  # the same file through a link
+                 ["plans/plan.json", "-o", ".sesrego.yaml"],  # the configuration found by itself
+                 ["infra", "--report", "json=infra/main.tf"],  # a file the .tf reader reads
+                 ["infra", "-o", "infra/new.tf"],  # one it would read next time
+                 ["plans/plan.json", "--tf-dir", "infra", "-o", "infra/extra.tf.json"],
+                 ["infra", "--var-file", "vars.tfvars", "-o", "vars.tfvars"]):
+        result = CliRunner().invoke(cli, ["scan", "-j", "1", *args])
+        assert result.exit_code == 2 and result.stderr.count("Error:") == 1, (args, result.output)
+        assert "is also an input" in result.stderr or "directory this scan reads" in result.stderr
+    assert {p: p.read_bytes() for p in workspace.rglob("*") if p.is_file()} == before
+    assert not (workspace / "infra" / "new.tf").exists()
+    # Writing a report into a scanned directory is fine, and the --no-config run does not count the file.
+    assert run("infra", "-o", "infra/sesrego.sarif", "-f", "sarif", "--soft-fail").exit_code == 0
+    assert CliRunner().invoke(cli, ["scan", "-j", "1", "--no-config", "plans/plan.json", "-o",
+                                    ".sesrego.yaml", "--soft-fail"]).exit_code == 0
+
+
+def test_an_unreadable_input_is_named_once_wherever_the_report_goes(workspace):
+    (workspace / "broken.json").write_text("{")
+    error = "broken.json:1:2: not valid JSON"
+    for args in (["-f", "table"], ["--compact"], ["-q"], ["-f", "json"], ["-o", "report.txt"],
+                 ["--compact", "-o", "c.txt"]):
+        result = run("broken.json", "plans/plan.json", *args)
+        assert result.exit_code == 2, args
+        assert [line for line in result.stderr.splitlines() if error in line] == [f"error: {error}: Expecting "
+                                                                                 "property name enclosed in double "
+                                                                                 "quotes"], args
+        in_a_document = args == ["-f", "json"]  # the JSON report holds it too, as data
+        assert result.stdout.count(error) == in_a_document, (args, result.stdout)
+        assert "could not be read" in result.stdout or "-o" in args or "-q" in args or in_a_document
+    # A report written to a file is complete: it names the input too.
+    assert error in (workspace / "report.txt").read_text() and error in (workspace / "c.txt").read_text()
+
+
+def test_markdown_stays_under_githubs_summary_limit_however_long_the_findings():
+    from sesrego import markdown
+
+    long = [finding("SES-001", f"module.m[\"{'x' * 4000}\"].aws_iam_policy.p{i}", "warn", msg="m" * 4000)
+            for i in range(400)]
+    text = markdown.render_markdown(ScanReport((InputResult("plan.json", "plan", tuple(long)),), RULES))
+    assert len(text.encode()) < 1024 * 1024
+    rows = [line for line in text.splitlines() if line.startswith("| SES-001 | warn | module")]
+    assert 0 < len(rows) < 400 and f"… and {400 - len(rows)} more findings" in text
+
+
+def test_progress_never_wraps_a_narrow_terminal():
+    stream = io.StringIO()
+    progress = progress_module.Progress(stream, columns=30)
+    progress.stage("evaluating " + "very/long/path/" * 10 + "plan.json")
+    progress.draw()
+    assert len(stream.getvalue()) == 1 + 29
+
+
+def test_standard_input_that_is_a_terminal_is_refused_not_waited_on():
+    from sesrego.errors import InputError
+    from sesrego.scan import read_stdin
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    with pytest.raises(InputError, match="standard input is a terminal, not a plan: pipe one in"):
+        read_stdin(stream=Terminal())

@@ -122,7 +122,10 @@ def test_an_expired_comment_no_longer_applies_and_is_reported(config):
     (config / "main.tf").write_text(text)
     document = as_json(config)
     assert "aws_iam_policy.a" in {f["resource"] for f in document["findings"]}
-    assert {w["expires"] for w in document["waivers"]["expired"]} == {"2020-01-31"}
+    assert [(w["resource"], w["expires"]) for w in document["waivers"]["expired"]] == [
+        ("aws_iam_policy.a", "2020-01-31")]  # one comment, named once, like one expired waiver
+    assert document["summary"]["waivers_expired"] == 1
+    assert scan(config).stdout.count("has expired") == 1
 
 
 def test_several_ids_and_comment_styles(tmp_path, monkeypatch):

@@ -224,6 +224,11 @@ def test_baseline_and_write_baseline_may_be_the_same_file(mixed, tmp_path):
     result = scan(mixed, "--baseline", written, "--write-baseline", written, "-f", "json")
     assert result.exit_code == 0 and report_of(result)["summary"]["baselined"] == 1
     assert len(json.loads(written.read_text())["findings"]) == 3  # accepted ones are kept
+    (tmp_path / "sub").mkdir()
+    result = scan(mixed, "--baseline", written, "--write-baseline", tmp_path / "sub" / ".." / "b.json")
+    assert result.exit_code == 0, result.output  # the same file, spelt otherwise
+    result = scan(mixed, "--baseline", written, "--write-baseline", written, "--report", f"json={written}")
+    assert result.exit_code == 2 and "two outputs" in result.stderr
 
 
 @pytest.mark.parametrize("content, words", [
@@ -324,3 +329,91 @@ def test_views_apply_to_a_resource_policy_too(tmp_path):
     none = report_of(scan(path, "-f", "json", "--skip-rule", ",".join(sorted({f["rule_id"] for f in
                                                                               everything["findings"]}))))
     assert none["findings"] == [] and none["summary"]["hidden"]["skip_rule"] == len(everything["findings"])
+
+
+# --- baselines that hold wherever and however the scan runs ---------------------------------------------------
+
+TF_SEND = 'jsonencode({ Statement = [{ Sid = "Send", Effect = "Allow", Action = "ses:SendEmail", Resource = "*" }] })'
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A repository with one module of two files, each with a finding, and a plan; the cwd is its root."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    infra = tmp_path / "infra"
+    infra.mkdir()
+    for name in ("a", "b"):
+        (infra / f"{name}.tf").write_text(f'resource "aws_iam_policy" "{name}" {{\n  policy = {TF_SEND}\n}}\n')
+    (tmp_path / "plan.json").write_text(json.dumps(plan(identity("aws_iam_policy.p", SEND))))
+    return tmp_path
+
+
+def baselined(result) -> int:
+    document = report_of(result)
+    assert document["findings"] == [], document["findings"]
+    return document["summary"]["baselined"]
+
+
+def test_a_baseline_holds_from_any_directory_and_for_single_files(repo, monkeypatch):
+    pytest.importorskip("hcl2")
+    written = repo / ".sesrego-baseline.json"
+    assert scan("infra", "plan.json", "--write-baseline", written).exit_code == 0
+    assert [f["input"] for f in json.loads(written.read_text())["findings"]] == ["infra", "infra", "plan.json"]
+    assert baselined(scan("infra", "plan.json", "--baseline", written, "-f", "json")) == 3
+    # pre-commit passes the files by name: one alone, or both (one input named after the module)
+    assert baselined(scan("infra/a.tf", "--baseline", written, "-f", "json")) == 1
+    assert baselined(scan("infra/a.tf", "infra/b.tf", "--baseline", written, "-f", "json")) == 2
+    # from inside the module, and from outside the repository with absolute paths
+    monkeypatch.chdir(repo / "infra")
+    assert baselined(scan(".", "--baseline", "../.sesrego-baseline.json", "-f", "json")) == 2
+    monkeypatch.chdir(repo.parent)
+    assert baselined(scan(repo / "infra", repo / "plan.json", "--baseline", written, "-f", "json")) == 3
+    # a new finding is still new
+    (repo / "infra" / "c.tf").write_text(f'resource "aws_iam_policy" "c" {{\n  policy = {TF_SEND}\n}}\n')
+    result = scan(repo / "infra", "--baseline", written, "-f", "json")
+    assert [f["resource"] for f in report_of(result)["findings"]] == ["aws_iam_policy.c"]
+
+
+def test_refreshing_a_baseline_keeps_what_it_accepted_of_an_input_that_could_not_be_read(repo):
+    written = repo / "base.json"
+    (repo / "other.json").write_text(json.dumps(plan(identity("aws_iam_policy.o", SEND))))
+    assert scan("plan.json", "other.json", "--write-baseline", written).exit_code == 0
+    (repo / "other.json").write_text("{")  # unreadable for now
+    result = scan("plan.json", "other.json", "--baseline", written, "--write-baseline", written)
+    assert result.exit_code == 2 and "what --baseline accepted of them is kept" in result.stderr
+    assert sorted(f["input"] for f in json.loads(written.read_text())["findings"]) == ["other.json", "plan.json"]
+    # written elsewhere, the kept entries are made relative to the new file's directory
+    (repo / "sub").mkdir()
+    assert scan("plan.json", "other.json", "--baseline", written, "--write-baseline", "sub/b.json").exit_code == 2
+    assert sorted(f["input"] for f in json.loads((repo / "sub/b.json").read_text())["findings"]) == [
+        "../other.json", "../plan.json"]
+
+
+def test_a_baseline_records_non_utf8_file_names(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    name = os.fsdecode(b"plan-\xff.json")
+    with open(name, "w") as handle:
+        handle.write(json.dumps(plan(identity("aws_iam_policy.p", SEND))))
+    result = scan(name, "--write-baseline", "b.json")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "b.json").read_text())["findings"][0]["input"] == "plan-\\xff.json"
+    assert baselined(scan(name, "--baseline", "b.json", "-f", "json")) == 1
+
+
+def test_a_baseline_read_from_a_pipe_is_relative_to_the_current_directory(repo):
+    import os
+    import threading
+
+    written = repo / "base.json"
+    assert scan("plan.json", "--write-baseline", written).exit_code == 0
+    (repo / "fd").mkdir()
+    fifo = repo / "fd" / "63"
+    os.mkfifo(fifo)  # as <(git show main:.sesrego-baseline.json) gives it, in /dev/fd
+    writer = threading.Thread(target=lambda: fifo.write_bytes(written.read_bytes()))
+    writer.start()
+    result = scan("plan.json", "--baseline", fifo, "-f", "json")
+    writer.join()
+    assert baselined(result) == 1

@@ -166,15 +166,29 @@ def test_hostile_catalog_text_does_not_change_the_rego(tmp_path, compiled):
     # The hostile text reaches no Rego file; the data document still loads and evaluates.
     for name, body in tree.files.items():
         assert b"evil" not in body, name
-    engine = Engine(tree.files, data_document(tree.facts), tests=True)
-    assert all(r.passed for r in engine.run_tests())
+    _same_rules_as(tree, clean_tree)
 
 
-def test_hostile_guidance_text_is_escaped(tmp_path):
+def test_hostile_guidance_text_is_escaped(tmp_path, compiled):
     evil = 'SendEmail allows you to send "}\\n import data.x \\ \u2028. Because'
     text = V1_GUIDANCE.read_text().replace("SendEmail allows you to send an email message. Because", evil, 1)
     path = tmp_path / "ses-specific-guidance.md"
     path.write_text(text)
     program, tree = compile_tree(guidance=[path, DEFAULT_GUIDANCE[1]])
+    _same_rules_as(tree, compiled[1])
+
+
+def _same_rules_as(tree, clean_tree):
+    """The same Rego code and facts as the clean sources (so the Rego unit tests of test_rego_unit hold
+    for them too), and OPA compiles every module, METADATA included, and evaluates a plan."""
+    def code(body: bytes) -> list[str]:
+        return [line for line in body.decode().splitlines() if not line.lstrip().startswith("#")]
+
+    assert tree.facts == clean_tree.facts and set(tree.files) == set(clean_tree.files)
+    assert all(code(tree.files[name]) == code(clean_tree.files[name]) for name in tree.files)
     engine = Engine(tree.files, data_document(tree.facts), tests=True)
-    assert all(r.passed for r in engine.run_tests())
+    try:
+        plan = {"format_version": "1.2", "resource_changes": [], "planned_values": {}}
+        assert engine.evaluate("sesrego.findings", plan) == []
+    finally:
+        engine.close()

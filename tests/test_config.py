@@ -153,6 +153,42 @@ def test_hostile_data_files_are_refused(tmp_path, name, text, words):
     config_error(tmp_path, text, *words, name=name)
 
 
+@pytest.mark.parametrize("name,text", [
+    ("dup.yaml", "sesrego:\n  config:\n    waivers:\n      - {rule_id: SES-001, resource: '*', reason: r}\n"
+                 "    waivers: []\n"),
+    ("dup-top.yaml", "sesrego:\n  config: {scp_attested: true}\nsesrego:\n  config: {}\n"),
+    ("dup.json", '{"sesrego": {"config": {"waivers": [{"rule_id": "SES-001", "resource": "*", "reason": "r"}], '
+                 '"waivers": []}}}'),
+    ("dup-waiver.json", '{"sesrego": {"config": {"waivers": [{"rule_id": "SES-001", "resource": "*", "reason": "r", '
+                        '"expires": "2020-01-01", "expires": "2099-01-01"}]}}}'),
+])
+def test_a_key_set_twice_is_an_error_not_a_value_silently_lost(tmp_path, name, text):
+    config_error(tmp_path, text, "set twice", name=name)
+
+
+def test_yaml_merge_keys_may_still_override_what_they_merge(tmp_path):
+    path = write(tmp_path, "base: &base {rule_id: SES-001, resource: x, reason: r}\nsesrego:\n  config:\n"
+                           "    waivers:\n      - {<<: *base, resource: y}\n")
+    assert load_configuration([path], RULE_IDS).waivers == [{"rule_id": "SES-001", "resource": "y", "reason": "r"}]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-be-bom"])
+def test_a_configuration_saved_by_windows_tools_is_read(tmp_path, encoding):
+    text = "sesrego:\n  config:\n    severity: {SES-001: deny}\n"
+    raw = b"\xfe\xff" + text.encode("utf-16-be") if encoding == "utf-16-be-bom" else text.encode(encoding)
+    path = write(tmp_path, raw)
+    assert load_configuration([path], RULE_IDS).config == {"severity": {"SES-001": "deny"}}
+
+
+@pytest.mark.parametrize("raw,words", [
+    ("sesrego: {config: {}}\n".encode("utf-32"), "UTF-32"),
+    ("sesrego: {config: {}}\n".encode("utf-16-le"), "without a byte-order mark"),
+    (b"\xff\xfe\x00\xd8", "not UTF-16 text"),
+])
+def test_other_encodings_are_an_error_naming_the_file(tmp_path, raw, words):
+    config_error(tmp_path, raw, words)
+
+
 def test_merge_conflicts_between_files_are_errors(tmp_path):
     first = write(tmp_path, config(scp_attested=True), "a.yaml")
     second = write(tmp_path, config(scp_attested=False), "b.yaml")

@@ -191,3 +191,55 @@ def test_verify_escapes_file_names_it_reports(tmp_path):
 def test_usage_errors_escape_the_arguments_they_quote(tmp_path):
     result = run("bundle", "--claims-file", tmp_path / "x\x1b[2J")
     assert result.exit_code == 2 and "\x1b" not in result.stderr and "x\\x1b[2J" in result.stderr
+
+
+# --- every command's text and JSON: nothing a terminal or a strict parser would act on --------------------------
+
+C1_AND_BIDI = re.compile("[\x80-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
+
+
+def test_every_commands_text_output_escapes_what_it_quotes(tmp_path):
+    pattern = "ses:\x1b[2JSend\u202e*\x9b"
+    text = run("actions", pattern)
+    assert text.exit_code == 1 and "ses:\\x1b[2JSend\\u202e*\\x9b matches no action" in text.stdout
+    as_json = run("actions", pattern, "--format", "json")
+    assert json.loads(as_json.stdout)["pattern"] == pattern  # JSON escapes it, and reads back the same
+    side = tmp_path / "old\x1b]0;x\x07\u202e"
+    (side / "catalogs").mkdir(parents=True)
+    v1 = next(path for path in DEFAULT_CATALOGS if path.name == "ses-v1.md")
+    (side / "catalogs" / "ses-v1.md").write_bytes(v1.read_bytes())
+    diff = run("diff", side)
+    assert diff.exit_code in (0, 1) and "old\\x1b]0;x\\x07\\u202e" in diff.stdout
+    diff_json = run("diff", side, "--format", "json")
+    assert json.loads(diff_json.stdout)["old"].endswith("old\x1b]0;x\x07\u202e")
+    for result in (text, as_json, diff, diff_json):
+        assert not CONTROL.search(result.stdout.replace("\n", "").replace("\t", ""))
+        assert not C1_AND_BIDI.search(result.stdout)
+
+
+def test_json_reports_hold_no_lone_surrogates_or_raw_c1_characters(tmp_path):
+    config = os.path.join(os.fsencode(tmp_path), b"cfg-\xff.yaml")
+    with open(config, "wb") as handle:
+        handle.write(b"sesrego:\n  config:\n    waivers:\n      - {rule_id: SES-003, resource: x, reason: \"\\u009b\"}\n")
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(plan(identity("aws_iam_policy.p\u202e", {**SEND, "Sid": "\u2028\x9b"}))))
+    for fmt in ("json", "sarif"):
+        result = run("scan", "-j", "1", "--no-config", "--format", fmt, path, "--data", os.fsdecode(config))
+        assert result.exit_code == 0, result.output
+        assert not C1_AND_BIDI.search(result.stdout)
+        document = json.loads(result.stdout)
+        if fmt == "json":
+            assert document["configuration"]["files"][0].endswith("cfg-\\xff.yaml")  # as the inputs show it
+            assert document["waivers"]["unused"][0]["reason"] == "\x9b"
+            assert document["findings"][0]["resource"] == "aws_iam_policy.p\u202e"
+
+
+def test_report_paths_are_normalised_for_code_scanning(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "p.json").write_text(json.dumps(plan(identity("aws_iam_policy.p", SEND))))
+    sarif = json.loads(run("scan", "-j", "1", "--no-config", "-f", "sarif", "a/../b/p.json").stdout)
+    location = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert location == "b/p.json"
+    assert "file=b/p.json," in run("scan", "-j", "1", "--no-config", "-f", "github", "./a/../b/p.json").stdout

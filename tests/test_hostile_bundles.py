@@ -223,3 +223,16 @@ def test_inspect_shows_an_unreadable_data_document(tmp_path, body, shown):
     assert result.exit_code == 0, result.output
     [entry] = json.loads(result.stdout)["data"]
     assert entry["paths"][0].startswith("data.sesrego (unreadable: ") and shown in entry["paths"][0]
+
+
+@pytest.mark.parametrize("manifest,words", [
+    (b"[" * 5000 + b"]" * 5000, "nested more than 100 levels"),
+    (b'{"metadata": {"sources": NaN}}', "NaN is not a JSON number"),
+    (b'{"metadata": 1}', "its .manifest has no metadata.sources"),
+])
+def test_diff_reads_a_hostile_manifest_as_one_error_naming_the_bundle(tmp_path, manifest, words):
+    path = _bundle(tmp_path, [(".manifest", manifest)])
+    result = run("diff", path)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"Error: {path}") and words in line, line

@@ -330,6 +330,15 @@ def test_oci_layout_merges_by_tag_keeping_other_tags_and_blobs(tmp_path):
     assert _blobs(layout) == _referenced(layout)
 
 
+@pytest.mark.parametrize("tag", ["", "a b", "-x", ".x", "x" * 129, "v1\x1b[2J", "../x"])
+def test_an_oci_tag_registries_refuse_is_a_usage_error(tmp_path, tag):
+    result = run("bundle", "-o", tmp_path / "b.tar.gz", "--oci-layout", tmp_path / "oci", "--oci-tag", tag)
+    assert result.exit_code == 2 and "is not an OCI tag" in result.stderr and "\x1b[2J" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert run("bundle", "-o", tmp_path / "b.tar.gz", "--oci-layout", tmp_path / "oci", "--oci-tag",
+               "v1.2_rc-3").exit_code == 0
+
+
 def test_oci_layout_adds_to_a_layout_another_tool_wrote(tmp_path):
     layout = tmp_path / "oci"
     (layout / "blobs" / "sha256").mkdir(parents=True)
@@ -385,3 +394,152 @@ def test_a_report_into_a_fifo_is_written_in_place(tmp_path):
     reader.join()
     assert result.exit_code == 0, result.output
     assert stat.S_ISFIFO(fifo.lstat().st_mode) and json.loads(received[0])["summary"]["warn"] == 1
+
+
+# --- links and hand-edited records: nothing outside the directory, nothing sesrego did not write -------------
+
+
+def test_a_linked_directory_inside_the_output_is_never_written_through(tmp_path):
+    out, elsewhere = tmp_path / "policy", tmp_path / "elsewhere"
+    assert run("compile", "-o", out).exit_code == 0
+    elsewhere.mkdir()
+    (elsewhere / "main.rego").write_text("the user's own\n")
+    import shutil
+
+    shutil.rmtree(out / "sesrego")
+    (out / "sesrego").symlink_to(elsewhere)  # where sesrego's files go, a link to the user's directory
+    for force in ([], ["--force"]):
+        result = run("compile", "-o", out, *force)
+        assert result.exit_code == 2 and "sesrego is a symbolic link" in result.stderr, result.output
+        assert result.stderr.count("Error:") == 1
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["main.rego"]
+    assert (elsewhere / "main.rego").read_text() == "the user's own\n"
+
+
+def test_a_directory_holding_only_a_link_is_not_empty(tmp_path):
+    out = tmp_path / "policy"
+    out.mkdir()
+    (out / "sesrego").symlink_to(tmp_path)
+    result = run("compile", "-o", out)
+    assert result.exit_code == 2 and "directory is not empty" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["policy"]
+
+
+def test_a_hand_edited_record_never_removes_a_file_outside_or_one_it_has_no_digest_of(tmp_path):
+    out, outside = tmp_path / "policy", tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("precious\n")
+    assert run("compile", "-o", out).exit_code == 0
+    (out / "lnk").symlink_to(outside)
+    (out / "mine.rego").write_text("package mine\n")
+    record = json.loads((out / RECORD).read_text())
+    record["files"]["lnk/secret.txt"] = hashlib.sha256(b"precious\n").hexdigest()  # through a link
+    record["previous"] = ["mine.rego"]  # named, but without a digest
+    (out / RECORD).write_text(json.dumps(record))
+    result = run("compile", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert (outside / "secret.txt").read_text() == "precious\n" and (out / "mine.rego").exists()
+    assert f"{out / 'mine.rego'}: kept; sesrego has no digest of it" in result.stderr
+    # A record naming files without digests at all (a list) removes nothing either.
+    (out / RECORD).write_text(json.dumps({"files": [*json.loads((out / RECORD).read_text())["files"], "mine.rego"]}))
+    assert run("compile", "-o", out).exit_code == 0 and (out / "mine.rego").exists()
+
+
+@pytest.mark.parametrize("names", [["../outside/secret.txt"], ["/etc/passwd"], ["./data.json"], ["a\\b"]])
+def test_a_record_naming_paths_outside_the_directory_is_refused(tmp_path, names):
+    out = tmp_path / "policy"
+    assert run("compile", "-o", out).exit_code == 0
+    (out / RECORD).write_text(json.dumps({"files": {name: "0" * 64 for name in names}}))
+    before = snapshot(out)
+    result = run("compile", "-o", out)
+    assert result.exit_code == 2 and "is not a record sesrego wrote" in result.stderr
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_a_record_that_is_a_link_is_never_written_through(tmp_path, force):
+    out, target = tmp_path / "policy", tmp_path / "target.json"
+    target.write_text("{}")
+    out.mkdir()
+    (out / RECORD).symlink_to(target)
+    result = run("compile", "-o", out, *force)
+    assert target.read_text() == "{}"
+    if force:
+        assert result.exit_code == 0 and not (out / RECORD).is_symlink()
+        assert "sesrego/main.rego" in json.loads((out / RECORD).read_text())["files"]
+    else:
+        assert result.exit_code == 2 and "is not a record sesrego wrote" in result.stderr
+
+
+def test_an_own_file_that_became_a_link_is_replaced_not_written_through(tmp_path):
+    out, target = tmp_path / "policy", tmp_path / "users.json"
+    assert run("compile", "-o", out).exit_code == 0
+    target.write_text("the user's\n")
+    target.chmod(0o600)
+    (out / "data.json").unlink()
+    (out / "data.json").symlink_to(target)
+    assert run("compile", "-o", out).exit_code == 0
+    assert target.read_text() == "the user's\n" and not (out / "data.json").is_symlink()
+    assert stat.S_IMODE((out / "data.json").stat().st_mode) != 0o600
+
+
+@pytest.mark.parametrize("spelling", ["symlink", "hardlink", "linked-directory"])
+def test_outputs_that_are_one_file_through_links_are_refused(tmp_path, spelling):
+    first = tmp_path / "out.json"
+    first.write_text("old")
+    if spelling == "symlink":
+        second = tmp_path / "second.json"
+        second.symlink_to(first)
+    elif spelling == "hardlink":
+        second = tmp_path / "second.json"
+        os.link(first, second)
+    else:
+        (tmp_path / "here").symlink_to(tmp_path)
+        second = tmp_path / "here" / "out.json"
+    plan = ROOT / "tests/fixtures/plans/one-warning.json"
+    for args in (["bundle", "-o", first, "--cross-check-report", second],
+                 ["scan", "-j", "1", plan, "-f", "json", "-o", first, "--report", f"sarif={second}"],
+                 ["scan", "-j", "1", plan, "--report", f"json={first}", "--write-baseline", second]):
+        result = run(*args)
+        assert result.exit_code == 2 and "two outputs of this command" in result.stderr, (args, result.output)
+        assert first.read_text() == "old"
+    result = run("compile", "-o", tmp_path / "policy", "--cross-check-report", tmp_path / "here-policy" / "r.json")
+    assert result.exit_code == 0  # a different directory: fine
+    (tmp_path / "policy-link").symlink_to(tmp_path / "policy")
+    result = run("compile", "-o", tmp_path / "policy", "--cross-check-report", tmp_path / "policy-link" / "r.json")
+    assert result.exit_code == 2 and "inside the output directory" in result.stderr
+
+
+def test_refusing_a_large_directory_looks_no_further_than_its_first_file(tmp_path, monkeypatch):
+    import sesrego.fsutil as fsutil
+
+    big = tmp_path / "big"
+    for i in range(30):
+        (big / f"d{i:02}").mkdir(parents=True)
+        (big / f"d{i:02}" / "f.txt").write_text("x")
+    visited = []
+    real = os.walk
+
+    def walk(top, *args, **kwargs):
+        for entry in real(top, *args, **kwargs):
+            visited.append(entry[0])
+            yield entry
+
+    monkeypatch.setattr(fsutil.os, "walk", walk)
+    result = run("compile", "-o", big)
+    assert result.exit_code == 2 and "directory is not empty and sesrego did not write it (it holds d00/f.txt" \
+        in result.stderr
+    assert len(visited) <= 2
+
+
+def test_a_command_that_fails_writes_none_of_its_outputs(tmp_path):
+    taken = with_user_files(tmp_path / "taken")
+    report = tmp_path / "report.json"
+    for args in (["compile", "-o", taken], ["bundle", "-o", tmp_path / "b.tar.gz", "--oci-layout", taken]):
+        result = run(*args, "--cross-check-report", report)
+        assert result.exit_code == 2 and "directory is not empty" in result.stderr
+        assert not report.exists() and not (tmp_path / "b.tar.gz").exists()
+    # --strict fails after writing the report, which explains why, and nothing else
+    result = run("compile", "-o", tmp_path / "policy", "--cross-check-report", report, "--strict")
+    assert result.exit_code == 2 and json.loads(report.read_text())["cross_check"]
+    assert not (tmp_path / "policy").exists()

@@ -15,6 +15,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -423,3 +424,118 @@ def test_unreachable_server_is_a_clear_error():
     assert result.exit_code == 2
     assert "cannot connect to the OPA server at http://127.0.0.1:9" in result.output
     assert "Traceback" not in result.output
+
+
+# --- servers that misbehave: redirects, endless or dripping answers, errors on push ------------------------
+
+
+class Misbehaving(BaseHTTPRequestHandler):
+    """Answers every request the way ``mode`` says, and records what it was sent."""
+
+    mode = "redirect"
+    location = ""
+    seen: list[tuple[str, str, bytes]] = []
+
+    def log_message(self, *args):
+        pass
+
+    def _any(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
+        type(self).seen.append((self.command, self.path, body))
+        if self.mode == "redirect":
+            self.send_response(307)
+            self.send_header("Location", type(self).location + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.mode in ("endless", "drip"):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            try:
+                self.wfile.write(b'{"result": [{"result": "')
+                for _ in range(400 if self.mode == "drip" else 100_000):
+                    self.wfile.write(b" " if self.mode == "drip" else b"A" * 4096)
+                    self.wfile.flush()
+                    if self.mode == "drip":
+                        time.sleep(0.05)
+            except OSError:
+                pass
+        else:  # an HTTP error with an HTML body, as a proxy gives
+            body = b"<html>\x1b[31mproxy error</html>"
+            self.send_response(500)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = _any
+
+
+@pytest.fixture
+def misbehaving():
+    Misbehaving.seen = []
+    servers = []
+
+    def start(mode: str) -> str:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (Misbehaving,), {"mode": mode}))
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_redirect_is_never_followed_so_nothing_is_sent_elsewhere(misbehaving):
+    elsewhere = misbehaving("error")
+    Misbehaving.location = elsewhere
+    url = misbehaving("redirect")
+    result = scan_json(url, OTHER, "--opa-token", "s3cr3t")
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["inputs"][0]["error"]
+    assert "with a redirect (307)" in error and "does not follow redirects" in error
+    pushed = run("push", "--opa-url", url, "--opa-token", "s3cr3t")
+    assert pushed.exit_code == 2 and "with a redirect (307)" in pushed.stderr
+    assert [(method, path) for method, path, _ in Misbehaving.seen] == [("POST", "/v1/query"),
+                                                                       ("PUT", "/v1/data/sesrego")]
+    assert "s3cr3t" not in result.output + pushed.output
+
+
+def test_an_endless_answer_is_refused_at_the_bound(misbehaving, monkeypatch):
+    import sesrego.server
+
+    monkeypatch.setattr(sesrego.server, "MAX_ANSWER_BYTES", 64 * 1024)
+    result = scan_json(misbehaving("endless"), OTHER)
+    assert result.exit_code == 2
+    assert "with more than 65536 bytes; refused" in json.loads(result.stdout)["inputs"][0]["error"]
+
+
+def test_an_answer_that_drips_fails_within_the_answer_timeout(misbehaving):
+    result = scan_json(misbehaving("drip"), OTHER, "--opa-timeout", "0.3", "--opa-connect-timeout", "0.3")
+    assert result.exit_code == 2
+    assert "did not finish answering POST /v1/query within 0.3 s (raise it with --opa-timeout)" in \
+        json.loads(result.stdout)["inputs"][0]["error"]
+
+
+def test_push_names_the_status_and_the_body_of_an_error(misbehaving):
+    result = run("push", "--opa-url", misbehaving("error"))
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: OPA server at {result.stderr.split(' at ')[1].split(' ')[0]} answered 500 to " \
+                            "PUT /v1/data/sesrego: <html>\\x1b[31mproxy error</html>\n"
+
+
+@pytest.mark.parametrize("url", ["https//user:hunter2@localhost", "http://localhost/opa@hunter2"])
+def test_a_url_with_an_at_sign_anywhere_is_refused_and_never_printed(url):
+    result = run("scan", OTHER, "--opa-url", url)
+    assert result.exit_code == 2 and "must not hold a user name or password" in result.stderr
+    assert "hunter2" not in result.output
+
+
+@pytest.mark.parametrize("token", ["s3cr3t\n", "s3cr3t\r", "s3 cr3t", "s3cr3t\u00e9", "\x1bs3cr3t"])
+def test_a_token_a_header_cannot_carry_is_refused_without_printing_it(token):
+    for command in (["scan", OTHER, "--opa-url", "http://127.0.0.1:9", "-j", "1"],
+                    ["push", "--opa-url", "http://127.0.0.1:9"]):
+        result = run(*command, "--opa-token", token)
+        assert result.exit_code == 2 and "the token is not printed" in result.output, result.output
+        assert "s3" not in result.output and "cr3t" not in result.output

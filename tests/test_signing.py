@@ -169,6 +169,19 @@ def test_claims_file_adds_claims(tmp_path, keys):
     assert payload["iss"] == "ci" and payload["scope"] == "read"
 
 
+@pytest.mark.parametrize("number", ["1e400", "-1E+999", "NaN", "Infinity"])
+def test_a_claim_that_would_become_infinity_is_refused_before_signing(tmp_path, keys, number):
+    claims = tmp_path / "claims.json"
+    claims.write_text(f'{{"iss": "ci", "big": {number}}}')
+    result = CliRunner().invoke(cli, ["bundle", "-o", str(tmp_path / "c.tar.gz"), "--signing-key", str(keys["rsa"]),
+                                      "--claims-file", str(claims)])
+    assert result.exit_code == 2 and f"Error: {claims}: not valid JSON" in result.stderr, result.output
+    assert not (tmp_path / "c.tar.gz").exists()
+    claims.write_text('{"iss": "ci", "big": 1e300}')  # a large number that is a float stays one
+    assert CliRunner().invoke(cli, ["bundle", "-o", str(tmp_path / "c.tar.gz"), "--signing-key", str(keys["rsa"]),
+                                    "--claims-file", str(claims)]).exit_code == 0
+
+
 def _tamper(files):
     files["sesrego/rules/ses_001/ses_001.rego"] += b"\n# tampered\n"
 
