@@ -22,12 +22,14 @@ strict there, so a rule that could raise on odd input fails loudly in our tests.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,8 +248,29 @@ class TestResult:
     seconds: float
 
 
+#: Engines kept for reuse in this process, by the digest of their policies and data: OPA compiles
+#: the policies on the first query (about 0.2 s), so a program that scans repeatedly with the same
+#: rules and configuration (the Python API, a test suite) pays it once. At most a few are kept.
+_ENGINES: OrderedDict[str, Engine] = OrderedDict()
+_KEPT_ENGINES = 2
+
+
+def _shared_engine(files: Mapping[str, bytes], data: Mapping) -> Engine:
+    digest = hashlib.sha256()
+    for path, body in sorted(files.items()):
+        digest.update(hashlib.sha256(path.encode()).digest() + hashlib.sha256(body).digest())
+    digest.update(json.dumps(data, sort_keys=True, ensure_ascii=True, default=str).encode())
+    key = digest.hexdigest()
+    engine = _ENGINES.pop(key, None) or Engine(files, data)
+    _ENGINES[key] = engine
+    while len(_ENGINES) > _KEPT_ENGINES:
+        _ENGINES.popitem(last=False)  # an engine still in use elsewhere closes when it is collected
+    return engine
+
+
 class Embedded:
-    """The :class:`Evaluator` on OPA's embedded engine. The engine is opened on first use."""
+    """The :class:`Evaluator` on OPA's embedded engine. The engine is opened on first use, and
+    shared with later evaluators of the same policies and data in this process."""
 
     name = "embedded"
 
@@ -264,13 +287,11 @@ class Embedded:
 
     def evaluate(self, raw: bytes, waivers: Sequence[Mapping] = (), *, shared: bool = False) -> Result:
         if self._engine is None:
-            self._engine = Engine(self.files, self.data)
+            self._engine = _shared_engine(self.files, self.data)
         return Result.from_value(self._engine.query(query(waivers, shared=shared), raw=raw))
 
     def close(self) -> None:
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
+        self._engine = None  # the shared engine stays open for the next evaluator of the same rules
 
 
 def opa_binary() -> str:
