@@ -335,7 +335,7 @@ def test_the_cli_shows_progress_only_on_a_terminal_and_never_when_quiet(workspac
 
 
 def test_a_split_plan_is_one_stage_counted_in_parts(compiled, tmp_path):
-    from sesrego.scan import ScanOptions, scan
+    from sesrego.scanner import ScanOptions, scan
 
     program, tree = compiled
     path = tmp_path / "big.json"
@@ -362,7 +362,7 @@ def test_sarif_output_still_validates(workspace):
 
 
 def test_render_is_deterministic_for_every_format(workspace, compiled):
-    from sesrego.scan import ScanOptions, scan
+    from sesrego.scanner import ScanOptions, scan
 
     program, tree = compiled
     options = ScanOptions(jobs=1, tf_dir="infra")
