@@ -1,3 +1,157 @@
-"""sesrego: AWS's SES data-perimeter guidance compiled into Rego rules and OPA bundles."""
+"""sesrego: AWS's SES data-perimeter guidance compiled into Rego rules and OPA bundles.
+
+The public verbs, a contract (the command line does the same, plus its output formats):
+
+* :func:`compile_tree`: catalogs and guidance -> the program and the rendered policy tree;
+* :func:`build_bundle`: compile and write a deterministic OPA bundle, optionally signed;
+* :func:`verify_bundle`: check a signed bundle as OPA does before activating it;
+* :func:`scan`: evaluate Terraform plans and ``.tf`` files with the compiled rules;
+* :func:`diff`: what changed between two sets of sources, and which rules it affects.
+
+Errors are :class:`sesrego.errors.SesregoError` (one line, naming the file). Importing
+``sesrego`` loads nothing else: each verb imports what it needs when called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .bundle import Built
+    from .model import Program
+    from .render import Tree
+    from .report import ScanReport
+    from .signing import SigningOptions, Verification
 
 __version__ = "0.1.0"
+__all__ = ["build_bundle", "compile_tree", "diff", "scan", "verify_bundle"]
+
+Paths = Sequence["str | PathLike[str]"]
+
+
+def compile_tree(catalogs: Paths = (), guidance: Paths = ()) -> tuple[Program, Tree]:
+    """Compile the built-in sources into the intermediate program and the rendered policy tree.
+
+    Each given catalog or guidance file replaces the built-in one of its SES API version (the
+    others stay). ``tree.files`` maps bundle paths (``sesrego/rules/ses_001/ses_001.rego``, ...)
+    to bytes, tests included; ``tree.facts`` is ``data.sesrego.facts``. Deterministic: the same
+    sources give byte-identical files.
+    """
+    from .compiler import compile_tree as compile_sources
+
+    return compile_sources([Path(p) for p in catalogs], [Path(p) for p in guidance])
+
+
+def build_bundle(output: str | PathLike[str], *, catalogs: Paths = (), guidance: Paths = (),
+                 config: Mapping | None = None, signing: SigningOptions | None = None, sources: bool = True,
+                 oci_layout: str | PathLike[str] | None = None, oci_tag: str = "latest",
+                 cross_check_report: str | PathLike[str] | None = None, strict: bool = False,
+                 force: bool = False) -> Built:
+    """Compile the sources and write the OPA bundle (gzipped tar, roots ``["sesrego"]``) to ``output``.
+
+    ``config`` is built into the bundle's data as ``data.sesrego.config`` (checked as a
+    configuration file is). ``signing`` adds ``.signatures.json``; ``sources=False`` leaves out the
+    source documents (``diff`` needs them); ``oci_layout`` also writes an OCI image layout tagged
+    ``oci_tag``. ``cross_check_report`` receives the guidance/catalog cross-check as JSON, and
+    ``strict`` makes any cross-check finding an error (nothing is built). Two builds of the same
+    sources give byte-identical bundles. Returns where it was written, its size and revision.
+    """
+    from .bundle import BuildOptions, build, check_outputs, cross_check_json, json_bytes
+    from .compiler import compile_tree as compile_sources
+    from .config import validate
+    from .errors import CrossCheckError
+    from .fsutil import atomic_write
+
+    options = BuildOptions(output=Path(output), signing=signing, oci_layout=Path(oci_layout) if oci_layout else None,
+                           oci_tag=oci_tag, sources=sources, force=force,
+                           cross_check_report=Path(cross_check_report) if cross_check_report else None)
+    check_outputs(options)
+    program, tree = compile_sources([Path(p) for p in catalogs], [Path(p) for p in guidance])
+    if config:
+        validate(dict(config), None, [rule.id for rule in program.rules])
+    if options.cross_check_report is not None:
+        atomic_write(options.cross_check_report, json_bytes(cross_check_json(program)))
+    if strict and program.cross_check:
+        raise CrossCheckError(f"strict: {len(program.cross_check)} cross-check finding(s) between guidance and "
+                              "catalogs")
+    return build(program, tree, dict(config) if config else None, options)
+
+
+def verify_bundle(bundle: str | PathLike[str], verification_key: str | PathLike[str], *,
+                  algorithm: str | None = None, key_id: str | None = None, scope: str | None = None) -> Verification:
+    """Verify a signed bundle as OPA does before activating it.
+
+    Checks the JWT in ``.signatures.json`` with the key (a PEM public key or certificate; for HS*
+    the shared-secret file), that the signed file list is exactly the bundle's files, and every
+    file's hash. Returns a :class:`~sesrego.signing.Verification`: ``ok``, or the ``problems``
+    naming every tampered, added or removed file. A signature the key does not verify raises
+    :class:`~sesrego.signing.VerificationError`; an unreadable bundle or key is an error too.
+    """
+    from .bundle import read_bundle
+    from .signing import verify
+
+    return verify(read_bundle(Path(bundle)), Path(verification_key), algorithm=algorithm, key_id=key_id, scope=scope)
+
+
+def scan(paths: Paths, *, catalogs: Paths = (), guidance: Paths = (), config: Mapping | None = None,
+         bundle: str | PathLike[str] | None = None, verification_key: str | PathLike[str] | None = None,
+         engine: str = "embedded", jobs: int = 0, fail_on: str = "deny",
+         tf_dir: str | PathLike[str] | None = None) -> ScanReport:
+    """Scan Terraform plans (``terraform show -json``), ``.tf`` files and directories.
+
+    The rules are compiled from the sources (as :func:`compile_tree`), or taken from a prebuilt
+    ``bundle`` (verified with ``verification_key`` when given). ``config`` is ``data.sesrego.config``
+    (waivers, administrators, severities, ...). ``engine`` is ``"embedded"`` (OPA's Go engine in
+    this process) or ``"opa"`` (the ``opa`` binary); ``jobs`` worker processes (0: one per core).
+    ``tf_dir`` is the configuration a plan was made from (locations, inline suppressions). An input
+    that cannot be read is that input's error in the report; the others are still scanned. The
+    :class:`~sesrego.report.ScanReport` has the findings per input and the ``exit_status``
+    (1 when a finding is at or above ``fail_on``, 2 when an input could not be read).
+    """
+    from . import prebuilt
+    from .compiler import compile_tree as compile_sources
+    from .config import validate
+    from .engine import Embedded, OpaBinary
+    from .scanner import ScanOptions, default_evaluator, scan as scan_inputs
+
+    if bundle is not None:
+        policies = prebuilt.load(Path(bundle), Path(verification_key) if verification_key else None)
+    else:
+        policies = prebuilt.compiled(*compile_sources([Path(p) for p in catalogs], [Path(p) for p in guidance]))
+    config = dict(config or {})
+    if config:
+        validate(config, None, policies.rule_ids)
+    options = ScanOptions(config=config, engine=engine, jobs=jobs, fail_on=fail_on,
+                          tf_dir=str(tf_dir) if tf_dir is not None else None)
+    if policies.program is not None:
+        evaluator = default_evaluator(policies.program, policies.tree, options)
+    elif engine == "opa":
+        evaluator = OpaBinary(policies.tarball(config))
+    else:
+        evaluator = Embedded(policies.modules, policies.data(config))
+    return scan_inputs([str(p) for p in paths], policies.program, policies.tree, options, evaluator=evaluator,
+                       rules=policies.rules)
+
+
+def diff(old: str | PathLike[str] | None = None, new: str | PathLike[str] | None = None, *,
+         old_catalogs: Paths = (), old_guidance: Paths = (), new_catalogs: Paths = (),
+         new_guidance: Paths = ()) -> dict:
+    """What changed between two sets of sources, and which rules change behaviour because of it.
+
+    ``old`` and ``new`` are each a bundle built by sesrego (it records its sources), a directory laid
+    out like ``sesrego/sources`` (``catalogs/*.md``, ``guidance/*.md``), or ``None``/``"builtin"`` (the
+    shipped sources). ``*_catalogs``/``*_guidance`` files replace the document of the same API version
+    on that side. Returns the report as ``sesrego diff --format json`` prints it: ``old`` and ``new``
+    (how each side is named), the catalog, consideration, fact and cross-check changes, the
+    ``rules`` affected and why, and ``exit_status`` (1 when a rule changes behaviour).
+    """
+    from .drift import drift, load_side, overlay
+
+    old_side = overlay(load_side(None if old is None else str(old)), [Path(p) for p in old_catalogs],
+                       [Path(p) for p in old_guidance])
+    new_side = overlay(load_side(None if new is None else str(new)), [Path(p) for p in new_catalogs],
+                       [Path(p) for p in new_guidance])
+    return {"old": old_side.label, "new": new_side.label, **drift(old_side, new_side)}

@@ -76,9 +76,9 @@ def _read(pattern: str, prefixes: set[str]) -> tuple[str, str | None]:
 
 def _tracked(program: Program, action: str) -> str | None:
     key = action.lower()
-    if any(key in actions for actions in program.facts["send_actions"].values()):
+    if any(key in actions for actions in program.facts.send_actions.values()):
         return "recipient-controlled send (SES-001, SES-002, SES-004, SES-005)"
-    if any(key in actions for actions in program.facts["admin_only_actions"].values()):
+    if any(key in actions for actions in program.facts.admin_only_actions.values()):
         return "administrators only (SES-003, SES-006)"
     return None
 

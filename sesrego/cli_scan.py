@@ -8,7 +8,7 @@ on the command line wins over the environment.
 :func:`run` maps the options to the calls that do the work, in order: check the outputs
 (before anything is read), the policies (compiled, or a prebuilt ``--bundle``), the views, the
 configuration (``.sesrego.yaml`` found by itself, ``--config``, ``--data``), the evaluator, the
-scan (:func:`sesrego.scan.scan`), the views applied (:func:`sesrego.views.apply`), the outputs
+scan (:func:`sesrego.scanner.scan`), the views applied (:func:`sesrego.views.apply`), the outputs
 (``-o``, ``--report``, ``--write-baseline``), and the exit status.
 """
 
@@ -373,7 +373,7 @@ def _configuration(params: Mapping, policies, say) -> tuple[dict, dict]:
 def _evaluator(params: Mapping, ctx: click.Context, policies, config: Mapping, say):
     """The server, the opa binary or the embedded engine; the opa binary when the engine is missing."""
     from .engine import Embedded, EngineMissing, OpaBinary, embedded_available
-    from .scan import ScanOptions, default_evaluator
+    from .scanner import ScanOptions, default_evaluator
 
     if params["opa_url"]:
         from .server import Server
@@ -426,7 +426,7 @@ def _progress(params: Mapping):
 
 def _scan(params: Mapping, ctx: click.Context, policies, config, configuration, evaluator, progress) -> ScanReport:
     from .plan import Limits
-    from .scan import ScanOptions, scan
+    from .scanner import ScanOptions, scan
 
     options = ScanOptions(config=config, limits=Limits(params["max_input_bytes"], params["max_policy_chars"],
                                                        params["input_timeout"]),

@@ -8,9 +8,8 @@ off DeepDiff's tree: actions added and removed per API version, condition keys g
 per action, considerations added, removed or changed, the data facts that changed, and the rules
 that read them.
 
-Which facts a rule's verdicts depend on is declared in :data:`RULE_FACTS` (a test checks that it
-names every rule and every fact the rule templates read); a rule sesrego does not know depends on
-every fact. Besides fact changes, a rule is affected when its own definition changes, when it is
+Which facts a rule's verdicts depend on is declared by the rule itself (``Rule.reads_facts``, in its
+unit in :mod:`sesrego.lower.rules`). Besides fact changes, a rule is affected when its own definition changes, when it is
 added or removed, when an action the rules rely on loses a condition key they check (for example
 ``ses:Recipients`` dropped from ``SendEmail``), or when a catalog gains an action that supports the
 recipient key but that no rule tracks (for example a new ``Send*`` action).
@@ -34,19 +33,6 @@ from .lower import lower
 from .model import Catalog, Guidance, Program
 from .sources import DEFAULT_CATALOGS, DEFAULT_GUIDANCE, Text, read_text
 
-#: The data facts (keys of ``data.sesrego.facts``) each rule's verdicts and messages depend on.
-_SUFFIXES = ("public_suffix_parents", "public_suffixes")
-_SCOPE = ("api_version_key", "api_versions", "arn_shapes", "recipient_key", "recipient_key_actions", "resource_types")
-RULE_FACTS: dict[str, tuple[str, ...]] = {
-    "SES-001": (*_SCOPE, "considerations", *_SUFFIXES, "send_actions", "tracked_actions"),
-    "SES-002": (*_SUFFIXES, "recipient_key", "tracked_actions"),
-    "SES-003": (*_SCOPE, "admin_only_actions", "considerations", *_SUFFIXES, "tracked_actions"),
-    "SES-004": (*_SCOPE, "considerations", *_SUFFIXES, "send_actions", "tracked_actions"),
-    "SES-005": (*_SCOPE, "considerations", *_SUFFIXES, "send_actions", "tracked_actions"),
-    "SES-006": (*_SCOPE, "admin_only_actions", "considerations", "send_actions", "tracked_actions"),
-    "SES-007": (),
-    "SES-008": ("actions",),
-}
 BUILTIN = "builtin"
 
 
@@ -190,7 +176,7 @@ def model_view(program: Program) -> dict:
         "catalogs": catalogs,
         "considerations": considerations,
         "reviewed_apis": {doc.api_version: list(doc.reviewed_apis) for doc in program.guidance},
-        "facts": json.loads(json.dumps(program.facts)),
+        "facts": program.facts.data(),
         "rules": rules,
         "cross_check": sorted({f"{i.kind} {i.api_version} {i.action}".strip() for i in program.cross_check}),
     }
@@ -249,8 +235,9 @@ def compare(old: Program, new: Program) -> dict:
     report["facts"] = {key: _set_change(old_view["facts"].get(key), new_view["facts"].get(key))
                        for key in sorted(touched.under("facts"))}
     report["cross_check"] = _set_change(old_view["cross_check"], new_view["cross_check"])
-    report["attention"] = _attention(old_view, new_view, old, new)
-    report["rules"] = _rule_changes(old_view, new_view, touched, report["facts"], report["attention"])
+    reads = {rule.id: rule.reads_facts for rule in (*old.rules, *new.rules)}
+    report["attention"] = _attention(old_view, new_view, reads)
+    report["rules"] = _rule_changes(old_view, new_view, touched, report["facts"], report["attention"], reads)
     rules = report["rules"]
     affects = bool(rules["added"] or rules["removed"] or rules["changed"])
     report["affects_rules"] = affects
@@ -311,7 +298,8 @@ def _consideration_changes(old_view: dict, new_view: dict, touched: _Touched) ->
     return considerations
 
 
-def _rule_changes(old_view: dict, new_view: dict, touched: _Touched, facts: dict, attention: list[dict]) -> dict:
+def _rule_changes(old_view: dict, new_view: dict, touched: _Touched, facts: dict, attention: list[dict],
+                  reads: dict[str, tuple[str, ...]]) -> dict:
     """Rules added and removed, and why each rule on both sides changes behaviour."""
     rules: dict = {"added": sorted(set(new_view["rules"]) - set(old_view["rules"])),
                    "removed": sorted(set(old_view["rules"]) - set(new_view["rules"])), "changed": {}}
@@ -326,9 +314,8 @@ def _rule_changes(old_view: dict, new_view: dict, touched: _Touched, facts: dict
         fields = sorted(touched.under("rules", rule_id))
         if fields:
             affect(rule_id, "definition changed: " + ", ".join(fields))
-    all_facts = tuple(sorted(set(old_view["facts"]) | set(new_view["facts"])))
     for rule_id in sorted(set(old_view["rules"]) & set(new_view["rules"])):
-        for key in RULE_FACTS.get(rule_id, all_facts):
+        for key in reads[rule_id]:
             if key in facts:
                 affect(rule_id, f"facts.{key} {_describe_change(facts[key])}")
     for item in attention:
@@ -343,11 +330,12 @@ def _without_keys(action: dict) -> dict:
             for name, rt in action["resource_types"].items()}
 
 
-def _relying(fact: str, rules: dict) -> list[str]:
-    return sorted(r for r in rules if fact in RULE_FACTS.get(r, (fact,)))
+def _relying(fact: str, rules: dict, reads: dict[str, tuple[str, ...]]) -> list[str]:
+    """The rules that read a fact."""
+    return sorted(r for r in rules if fact in reads[r])
 
 
-def _attention(old_view: dict, new_view: dict, old: Program, new: Program) -> list[dict]:
+def _attention(old_view: dict, new_view: dict, reads: dict[str, tuple[str, ...]]) -> list[dict]:
     """Catalog changes that matter to the rules without showing in the facts."""
     items: list[dict] = []
     old_facts, new_facts = old_view["facts"], new_view["facts"]
@@ -359,7 +347,7 @@ def _attention(old_view: dict, new_view: dict, old: Program, new: Program) -> li
         if not key:
             continue
         shown = spelled.get(key, key)
-        relying = _relying(fact, new_view["rules"])
+        relying = _relying(fact, new_view["rules"], reads)
         for version, actions in sorted(old_facts.get("send_actions", {}).items()):
             old_catalog = old_view["catalogs"].get(version, {})
             new_catalog = new_view["catalogs"].get(version, {})
@@ -388,7 +376,7 @@ def _attention(old_view: dict, new_view: dict, old: Program, new: Program) -> li
                                   "message": f"{name} (API v{version}) now lists {shown}, which the rules rely on"})
     key = new_facts.get("recipient_key")
     tracked = set(new_facts.get("tracked_actions", []))
-    relying = _relying("recipient_key", new_view["rules"])
+    relying = _relying("recipient_key", new_view["rules"], reads)
     for version, actions in sorted(new_view["catalogs"].items()):
         before = old_view["catalogs"].get(version, {})
         for name, action in sorted(actions.items()):

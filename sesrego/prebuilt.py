@@ -69,7 +69,7 @@ class Policies:
 def compiled(program, tree) -> Policies:
     """The policies of a program compiled now."""
     from .bundle import data_content, policy_files
-    from .scan import rule_infos
+    from .scanner import rule_infos
 
     return Policies(rule_infos(program), policy_files(tree, tests=False), data_content(tree), program, tree)
 

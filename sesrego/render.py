@@ -27,18 +27,10 @@ def _templates_dir() -> Path:
 
 TEMPLATES_DIR = _templates_dir()
 
-#: Helper packages copied verbatim (sesrego.lib.*), relative to TEMPLATES_DIR.
-LIBRARY = ("lib/config/config.rego", "lib/finding/finding.rego", "lib/iam/iam.rego", "lib/iam/unknown.rego",
-           "lib/plan/plan.rego", "lib/scp/scp.rego")
-
-#: Which library packages each rule imports.
-_RULE_IMPORTS = {
-    "SES-004": ("config", "finding", "iam", "scp"),
-    "SES-005": ("config", "finding", "iam", "scp"),
-    "SES-006": ("config", "finding", "iam", "scp"),
-    "SES-007": ("config", "finding", "iam", "plan", "scp"),
-}
-_DEFAULT_IMPORTS = ("config", "finding", "iam", "plan")
+#: Hand-written Rego copied verbatim, relative to TEMPLATES_DIR: the aggregate package (sesrego), and the
+#: helper packages (sesrego.lib.*) with their tests.
+VERBATIM = ("main.rego", *sorted(path.relative_to(TEMPLATES_DIR).as_posix()
+                                 for path in (TEMPLATES_DIR / "lib").glob("*/*.rego")))
 
 
 def rego_literal(value: object) -> str:
@@ -126,13 +118,10 @@ def render(program: Program) -> Tree:
     for rule in program.rules:
         base = f"sesrego/rules/{rule.slug}/{rule.slug}"
         files[f"{base}.rego"] = env.get_template(rule.template).render(
-            rule=rule, sources=sources, rule_object=rule_object(rule),
-            imports=_RULE_IMPORTS.get(rule.id, _DEFAULT_IMPORTS)).encode()
+            rule=rule, sources=sources, rule_object=rule_object(rule), imports=rule.imports).encode()
         files[f"{base}_test.rego"] = env.get_template("rule_test.rego.j2").render(
             rule=rule, sources=sources, failing=example_input(rule.failing),
             passing=example_input(rule.passing)).encode()
-    files["sesrego/main.rego"] = env.get_template("main.rego.j2").render(
-        rules=program.rules, sources=sources).encode()
-    for path in LIBRARY:
+    for path in VERBATIM:
         files[f"sesrego/{path}"] = (TEMPLATES_DIR / path).read_bytes()
-    return Tree(files=dict(sorted(files.items())), facts=program.facts)
+    return Tree(files=dict(sorted(files.items())), facts=program.facts.data())

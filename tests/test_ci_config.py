@@ -289,7 +289,7 @@ def test_quiet_prints_only_findings_and_nothing_without_them(project, clean_and_
 
 def test_quiet_keeps_machine_formats_complete(project, clean_and_dirty, compiled):
     from sesrego.formats import FORMATS, render
-    from sesrego.scan import ScanOptions, scan
+    from sesrego.scanner import ScanOptions, scan
 
     program, tree = compiled
     for paths in (["clean.json"], ["plan.json", "clean.json"]):

@@ -335,7 +335,7 @@ def test_the_cli_shows_progress_only_on_a_terminal_and_never_when_quiet(workspac
 
 
 def test_a_split_plan_is_one_stage_counted_in_parts(compiled, tmp_path):
-    from sesrego.scan import ScanOptions, scan
+    from sesrego.scanner import ScanOptions, scan
 
     program, tree = compiled
     path = tmp_path / "big.json"
@@ -362,7 +362,7 @@ def test_sarif_output_still_validates(workspace):
 
 
 def test_render_is_deterministic_for_every_format(workspace, compiled):
-    from sesrego.scan import ScanOptions, scan
+    from sesrego.scanner import ScanOptions, scan
 
     program, tree = compiled
     options = ScanOptions(jobs=1, tf_dir="infra")
@@ -434,7 +434,7 @@ def test_progress_never_wraps_a_narrow_terminal():
 
 def test_standard_input_that_is_a_terminal_is_refused_not_waited_on():
     from sesrego.errors import InputError
-    from sesrego.scan import read_stdin
+    from sesrego.scanner import read_stdin
 
     class Terminal(io.StringIO):
         def isatty(self):

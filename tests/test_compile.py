@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from sesrego.compiler import compile_tree, load_program, parse_sources
 from sesrego.lower import lower
 from sesrego.engine import Engine, data_document
 from sesrego.errors import SesregoError
+from sesrego.model import Rule
 from sesrego.sources import DEFAULT_CATALOGS, DEFAULT_GUIDANCE, read_text
 
 GOLDEN = ROOT / "tests" / "golden" / "ir.json"
@@ -26,13 +28,16 @@ V1_GUIDANCE = ROOT / "sesrego" / "sources" / "guidance" / "ses-specific-guidance
 
 
 def ir(program) -> dict:
-    """A plain projection of the model (enums as values), for golden comparison."""
+    """A plain projection of the model (enums as values, rules with their derived names), for golden comparison."""
     def plain(value):
         if dataclasses.is_dataclass(value):
-            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            fields = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            if isinstance(value, Rule):
+                fields.update(slug=value.slug, template=value.template, package=value.package)
+            return fields
         if isinstance(value, (list, tuple)):
             return [plain(v) for v in value]
-        if isinstance(value, dict):
+        if isinstance(value, Mapping):
             return {k: plain(v) for k, v in value.items()}
         return getattr(value, "value", value)
     return plain(program)
@@ -57,7 +62,7 @@ def test_defaults_keep_catalogs_apart_per_api_version(compiled):
     assert set(versions) == {"1", "2", "mailmanager", "pinpoint"}
     assert "ses:Recipients" in versions["1"].action("SendCustomVerificationEmail").condition_keys
     assert "ses:Recipients" not in versions["2"].action("SendCustomVerificationEmail").condition_keys
-    facts = program.facts
+    facts = program.facts.data()
     assert facts["send_actions"] == {"1": ["ses:sendbulktemplatedemail", "ses:sendemail", "ses:sendrawemail",
                                            "ses:sendtemplatedemail"], "2": ["ses:sendemail"]}
     assert facts["admin_only_actions"]["2"] == ["ses:sendcustomverificationemail"]
@@ -94,7 +99,7 @@ def test_a_given_catalog_replaces_only_the_catalog_of_its_api_version(tmp_path):
     names = {catalog.source.name: catalog.api_version for catalog in program.catalogs}
     assert names[str(older_v1)] == "1"
     assert sorted(names.values()) == ["1", "2", "mailmanager", "pinpoint"]
-    actions = program.facts["actions"]
+    actions = program.facts.actions
     assert "ses:sendbouncerenamed" in actions and "ses:sendbounce" not in actions
     assert {"ses:sendbulkemail", "ses:createcontactlist", "ses:listaddoninstances"} <= set(actions)
     only_v2 = load_program(guidance=[DEFAULT_GUIDANCE[1]])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import ROOT
 from sesrego.engine import Embedded, data_document
-from sesrego.scan import ScanOptions, scan
+from sesrego.scanner import ScanOptions, scan
 
 PLAN = str(ROOT / "terraform_examples" / "app-role-sends-mail" / "plan.json")
 

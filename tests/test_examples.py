@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT
-from sesrego.scan import ScanOptions, scan
+from sesrego.scanner import ScanOptions, scan
 
 EXAMPLES = sorted(p for p in (ROOT / "terraform_examples").iterdir() if (p / "expected.json").exists())
 

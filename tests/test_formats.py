@@ -23,7 +23,7 @@ from sesrego.cli import cli
 from sesrego.errors import SesregoError
 from sesrego.formats import FORMATS, escape_data, escape_property, render, summary_line
 from sesrego.report import InputResult, RuleInfo, ScanReport
-from sesrego.scan import ScanOptions, scan
+from sesrego.scanner import ScanOptions, scan
 
 pytestmark = pytest.mark.usefixtures("fast_compile")  # the CLI compiles the sources once per session
 

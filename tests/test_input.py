@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from conftest import FIXTURES, ROOT, identity, plan, resource
 from sesrego.cli import cli
 from sesrego.plan import PLAN_COMMAND, Limits, plan_parts, read_input
-from sesrego.scan import ScanOptions, scan
+from sesrego.scanner import ScanOptions, scan
 
 pytestmark = pytest.mark.usefixtures("fast_compile")  # the CLI compiles the sources once per session
 

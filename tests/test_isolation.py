@@ -19,11 +19,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import FIXTURES, ROOT, identity, plan
-from sesrego import scan as scan_module
+from sesrego import scanner as scan_module
 from sesrego.cli import cli
 from sesrego.engine import Embedded, data_document
 from sesrego.errors import EngineError
-from sesrego.scan import ScanOptions, scan
+from sesrego.scanner import ScanOptions, scan
 
 pytestmark = pytest.mark.usefixtures("fast_compile")  # the CLI compiles the sources once per session
 

@@ -8,15 +8,45 @@ import subprocess
 
 import pytest
 
-from sesrego.bundle import write_policy_dir
+from conftest import ROOT
+from sesrego.bundle import bundle_files, write_policy_dir
 from sesrego.engine import Engine, data_document
 
+LIB = ROOT / "rego_templates" / "lib"
 
-def test_every_generated_rego_test_passes(compiled):
+
+def test_every_rego_test_passes(compiled):
     program, tree = compiled
     results = Engine(tree.files, data_document(tree.facts), tests=True).run_tests()
-    assert len(results) == 5 * len(program.rules)
     assert [f"{r.package}.{r.name}: {r.error}" for r in results if not r.passed] == []
+    per_package: dict[str, int] = {}
+    for result in results:
+        per_package[result.package] = per_package.get(result.package, 0) + 1
+    assert all(per_package[f"{rule.package}_test"] == 5 for rule in program.rules)  # generated, per rule
+    library = {f"sesrego.lib.{path.parent.name}_test" for path in LIB.glob("*/*.rego")}
+    assert all(per_package.get(package, 0) >= 5 for package in library), per_package  # hand-written, per package
+
+
+def test_every_library_file_has_tests_beside_it_which_ship_in_the_tree_but_not_in_bundles(compiled):
+    program, tree = compiled
+    for path in LIB.glob("*/*.rego"):
+        if not path.name.endswith("_test.rego"):
+            test = path.with_name(path.stem + "_test.rego")
+            assert test.is_file(), f"{path.relative_to(ROOT)} has no {test.name}"
+            name = f"sesrego/{test.relative_to(ROOT / 'rego_templates').as_posix()}"
+            assert tree.files[name] == test.read_bytes()
+            assert name not in bundle_files(program, tree)
+
+
+def test_hand_written_rego_layout():
+    """The hand-written Rego (main.rego and the library, with its tests) as opa fmt and Regal lay it out."""
+    for path in [ROOT / "rego_templates" / "main.rego", *sorted(LIB.glob("*/*.rego"))]:
+        text = path.read_text()
+        assert text.endswith("\n") and not text.endswith("\n\n"), path.name
+        for number, line in enumerate(text.splitlines(), 1):
+            assert len(line) <= 120, f"{path.name}:{number}: longer than 120 characters"
+            assert line == line.rstrip() and not line.startswith(" "), f"{path.name}:{number}: layout"
+        assert "\nimport rego.v1\n" in text, path.name
 
 
 def test_every_rule_has_metadata_tests_and_a_unique_id(compiled):
@@ -63,3 +93,16 @@ def test_opa_fmt_check_and_test(compiled, tmp_path):
                  ["test", str(out)]):
         proc = subprocess.run(["opa", *args], capture_output=True, text=True)
         assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="lib/finding.rego: finding.severity takes a null attested_severity for one "
+                                       "(null is not false in Rego), so with config.scp_attested the rules without "
+                                       "an attested severity report severity null; fixing it changes finding.rego, "
+                                       "which this restructuring must leave byte for byte")
+def test_attesting_the_scps_keeps_the_severity_of_rules_that_have_no_attested_one(evaluate):
+    from conftest import identity, plan
+
+    statement = {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*",
+                 "Condition": {"StringLike": {"ses:Recipients": ["*@example.com"]}}}
+    findings = evaluate(plan(identity("aws_iam_policy.p", statement)), {"scp_attested": True})["findings"]
+    assert [(f["rule_id"], f["severity"]) for f in findings] == [("SES-002", "deny")]

@@ -50,7 +50,7 @@ class Sleeps(Embedded):
 SCRIPT = """
 import sys
 sys.path.insert(0, sys.argv[1])
-import sesrego.scan as scan_module
+import sesrego.scanner as scan_module
 from test_signals import Sleeps
 pids, out, plans = sys.argv[2], sys.argv[3], sys.argv[4:]
 scan_module.default_evaluator = lambda program, tree, options: Sleeps(pids)

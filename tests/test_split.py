@@ -10,7 +10,7 @@ import pytest
 
 from sesrego.engine import Embedded, data_document
 from sesrego.plan import plan_parts, split_plan
-from sesrego.scan import ScanOptions, _input_result, _merge, scan
+from sesrego.scanner import ScanOptions, _input_result, _merge, scan
 
 from conftest import ROOT, identity, plan, policy_json, resource, scp
 

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("hcl2")
 
-from sesrego.scan import ScanOptions, scan  # noqa: E402
+from sesrego.scanner import ScanOptions, scan  # noqa: E402
 from sesrego.terraform import TfInput, plan_from_tf  # noqa: E402
 
 SEND = {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*"}

@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("hcl2")
 
-from sesrego.scan import ScanOptions, scan  # noqa: E402
+from sesrego.scanner import ScanOptions, scan  # noqa: E402
 from sesrego.terraform import ReaderOptions, plan_from_tf  # noqa: E402
 
 NO_VALUE = "a root module variable with no value: give it one with --var {0}=VALUE or a .tfvars file, or scan the plan"

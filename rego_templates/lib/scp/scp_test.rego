@@ -1,0 +1,113 @@
+# METADATA
+# title: Tests of sesrego.lib.scp
+# description: |
+#   What the plan's SCPs enforce together: resource perimeters, the send pairs they deny to untrusted
+#   recipients per API version, the administrator control, and what unknown values leave undecided.
+# scope: package
+package sesrego.lib.scp_test
+
+import rego.v1
+
+import data.sesrego.lib.scp
+
+_policy(address, type, statements) := {
+	"address": address,
+	"mode": "managed",
+	"type": "aws_organizations_policy",
+	"name": split(address, ".")[1],
+	"change": {
+		"actions": ["create"],
+		"after": {"type": type, "content": json.marshal({"Version": "2012-10-17", "Statement": statements})},
+		"after_unknown": {},
+	},
+}
+
+_scp(address, statements) := _policy(address, "SERVICE_CONTROL_POLICY", statements)
+
+_perimeter := {"Sid": "Perimeter", "Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {
+	"StringNotEqualsIfExists": {"aws:ResourceOrgID": "o-1", "aws:PrincipalTag/dp:exclude:resource": "true"},
+}}
+
+_recipients(version, actions) := {"Effect": "Deny", "Action": actions, "Resource": "*", "Condition": {
+	"ForAnyValue:StringNotLike": {"ses:Recipients": ["*@example.com"]},
+	"StringEquals": {"ses:ApiVersion": version},
+}}
+
+_v1 := _recipients("1", ["ses:SendEmail", "ses:SendRawEmail", "ses:SendTemplatedEmail", "ses:SendBulkTemplatedEmail"])
+
+_v2 := _recipients("2", ["ses:SendEmail"])
+
+_admin := {"Effect": "Deny", "Action": "ses:SendCustomVerificationEmail", "Resource": "*", "Condition": {
+	"StringNotEqualsIfExists": {"aws:PrincipalTag/dp:exclude:resource": "true"},
+}}
+
+_send_pairs := {
+	["ses:sendbulktemplatedemail", "1"], ["ses:sendemail", "1"], ["ses:sendrawemail", "1"],
+	["ses:sendtemplatedemail", "1"], ["ses:sendemail", "2"],
+}
+
+_input(changes) := {"resource_changes": changes}
+
+test_a_resource_perimeter_alone_covers_no_send_pair if {
+	changes := [_scp("aws_organizations_policy.perimeter", [_perimeter])]
+	[policy] := [policy | some policy in scp.perimeter_scps] with input as _input(changes)
+	policy.address == "aws_organizations_policy.perimeter"
+	scp.uncovered_send_actions == _send_pairs with input as _input(changes)
+	not scp.admin_only_controlled with input as _input(changes)
+}
+
+test_the_recommended_statements_cover_every_send_pair_and_the_admin_action if {
+	changes := [
+		_scp("aws_organizations_policy.perimeter", [_perimeter]),
+		_scp("aws_organizations_policy.ses", [_v1, _v2, _admin]),
+	]
+	admin_pairs := {["ses:sendcustomverificationemail", "1"], ["ses:sendcustomverificationemail", "2"]}
+	scp.recipient_coverage == _send_pairs | admin_pairs with input as _input(changes) # the admin Deny blocks
+	scp.uncovered_send_actions == set() with input as _input(changes)
+	scp.admin_only_controlled with input as _input(changes)
+	scp.admin_only_possibly_controlled with input as _input(changes)
+}
+
+test_a_guard_limited_to_one_version_misses_the_other if {
+	changes := [_scp("aws_organizations_policy.ses", [_v1])]
+	[guard] := scp.guards with input as _input(changes)
+	guard.versions == {"1"}
+	scp.missing_versions(guard, scp.recipient_coverage) == {["ses:sendemail", "2"]} with input as _input(changes)
+	both := [_scp("aws_organizations_policy.ses", [_v1, _v2])]
+	every guard in scp.guards {
+		scp.missing_versions(guard, scp.recipient_coverage) == set()
+	} with input as _input(both)
+}
+
+test_a_deny_on_some_resources_covers_nothing_in_an_scp if {
+	scoped := object.union(_v1, {"Resource": "arn:aws:ses:us-east-1:*:identity/*"})
+	changes := [_scp("aws_organizations_policy.ses", [scoped])]
+	scp.recipient_coverage == set() with input as _input(changes)
+}
+
+test_resource_control_policies_never_count if {
+	changes := [
+		_scp("aws_organizations_policy.perimeter", [_perimeter]),
+		_policy("aws_organizations_policy.rcp", "RESOURCE_CONTROL_POLICY", [_v1, _v2, _admin]),
+	]
+	scp.uncovered_send_actions == _send_pairs with input as _input(changes)
+	scp.guards == [] with input as _input(changes)
+}
+
+test_an_organization_policy_of_unknown_type_may_be_an_scp if {
+	unknown := object.union(_policy("aws_organizations_policy.maybe", null, [_v1, _v2]), {"change": {
+		"after": {"type": null},
+		"after_unknown": {"type": true},
+	}})
+	changes := [_scp("aws_organizations_policy.perimeter", [_perimeter]), unknown]
+	scp.possible_coverage == _send_pairs with input as _input(changes)
+	scp.recipient_coverage == set() with input as _input(changes)
+	scp.uncovered_send_actions == set() with input as _input(changes) # not certainly uncovered
+	rules := {item.rule | some item in scp.undecided} with input as _input(changes)
+	"SES-004" in rules
+	items := [item | some item in scp.undecided; item.rule == "SES-004"] with input as _input(changes)
+	every item in items {
+		item.policy.address == "aws_organizations_policy.maybe"
+		item.expressions == {"aws_organizations_policy.maybe.type"}
+	}
+}
