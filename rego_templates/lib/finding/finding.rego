@@ -43,10 +43,10 @@ _evaluated_from(policy) := {"evaluated_from": policy.evaluated_from} if {
 } else := {}
 
 # severity is a rule's configured severity: an override, else the lower severity that applies
-# when the organization's SCPs are attested, else its default.
+# when the organization's SCPs are attested (for the rules that have one), else its default.
 severity(rule) := config.severity(rule.id, rule.attested_severity) if {
 	config.scp_attested
-	rule.attested_severity
+	is_string(rule.attested_severity)
 } else := config.severity(rule.id, rule.severity)
 
 # The guidance considerations behind the actions of a finding, else those of the rule.

@@ -61,6 +61,9 @@ test_severity_is_the_override_else_attested_else_default if {
 	finding.severity(_rule) == "deny" with data.sesrego.config as {"scp_attested": true, "severity": {"SES-001": "deny"}}
 	unattested := object.union(_rule, {"severity": "deny", "attested_severity": null})
 	finding.severity(unattested) == "deny" with data.sesrego.config as {}
+	finding.severity(unattested) == "deny" with data.sesrego.config as {"scp_attested": true}
+	overridden := {"scp_attested": true, "severity": {"SES-001": "warn"}}
+	finding.severity(unattested) == "warn" with data.sesrego.config as overridden
 }
 
 test_statement_name_is_the_sid_else_the_index if {
