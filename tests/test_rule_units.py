@@ -56,13 +56,7 @@ def test_rules_are_one_ordered_collection_with_stable_unique_ids(compiled):
     assert [unit.__name__ for unit in RULES] == [rule.slug for rule in program.rules]
 
 
-#: SES-007's Rego imports sesrego.lib.iam without using it, which `opa check --strict` rejects. Dropping the
-#: import changes ses_007.rego's bytes, which this restructuring must not do: it is left for its own change.
-_UNUSED_IMPORT = pytest.mark.xfail(strict=True, reason="SES-007 imports sesrego.lib.iam and does not use it")
-
-
-@pytest.mark.parametrize("slug", [unit.__name__ if unit.__name__ != "ses_007" else pytest.param("ses_007",
-                                  marks=_UNUSED_IMPORT) for unit in RULES])
+@pytest.mark.parametrize("slug", [unit.__name__ for unit in RULES])
 def test_each_rule_imports_exactly_the_library_packages_its_rego_uses(compiled, slug):
     program, tree = compiled
     [rule] = [rule for rule in program.rules if rule.slug == slug]

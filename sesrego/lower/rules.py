@@ -23,10 +23,10 @@ PERIMETER_SCP = ("https://github.com/aws-samples/data-perimeter-policy-examples/
                  "service_control_policies/resource_perimeter_scp.json")
 
 #: The library packages a rule's Rego imports: most read the plan's statements, the SCP rules the
-#: organization's SCP coverage (sesrego.lib.scp), and SES-007 both.
+#: organization's SCP coverage (sesrego.lib.scp), and SES-007, which judges no statement itself, both.
 _IMPORTS = ("config", "finding", "iam", "plan")
 _SCP_IMPORTS = ("config", "finding", "iam", "scp")
-_ALL_IMPORTS = ("config", "finding", "iam", "plan", "scp")
+_UNVERIFIABLE_IMPORTS = ("config", "finding", "plan", "scp")
 
 #: Facts that every rule judging grants or guards reads: versions, keys, resource scope; and the
 #: Public Suffix List, which decides whether a recipient pattern is effective.
@@ -295,7 +295,7 @@ def ses_007(ctx: RuleContext) -> Rule:
         related_resources=(),
         failing=Example("a policy known only after apply", (ExamplePolicy("identity", None),)),
         passing=Example("a policy known at plan time", (ctx.identity(ctx.allow([ctx.send_one], ctx.trusted)),)),
-        imports=_ALL_IMPORTS,
+        imports=_UNVERIFIABLE_IMPORTS,
         reads_facts=(),
     )
 

@@ -17,7 +17,6 @@ import rego.v1
 
 import data.sesrego.lib.config
 import data.sesrego.lib.finding
-import data.sesrego.lib.iam
 import data.sesrego.lib.plan
 import data.sesrego.lib.scp
 
