@@ -59,25 +59,13 @@ def build_bundle(output: str | PathLike[str], *, catalogs: Paths = (), guidance:
     ``strict`` makes any cross-check finding an error (nothing is built). Two builds of the same
     sources give byte-identical bundles. Returns where it was written, its size and revision.
     """
-    from .bundle import BuildOptions, build, check_outputs, cross_check_json, json_bytes
-    from .compiler import compile_tree as compile_sources
-    from .config import validate
-    from .errors import CrossCheckError
-    from .fsutil import atomic_write
+    from .bundle import BuildOptions
+    from .outputs import Sources, build_bundle as build
 
     options = BuildOptions(output=Path(output), signing=signing, oci_layout=Path(oci_layout) if oci_layout else None,
-                           oci_tag=oci_tag, sources=sources, force=force,
-                           cross_check_report=Path(cross_check_report) if cross_check_report else None)
-    check_outputs(options)
-    program, tree = compile_sources([Path(p) for p in catalogs], [Path(p) for p in guidance])
-    if config:
-        validate(dict(config), None, [rule.id for rule in program.rules])
-    if options.cross_check_report is not None:
-        atomic_write(options.cross_check_report, json_bytes(cross_check_json(program)))
-    if strict and program.cross_check:
-        raise CrossCheckError(f"strict: {len(program.cross_check)} cross-check finding(s) between guidance and "
-                              "catalogs")
-    return build(program, tree, dict(config) if config else None, options)
+                           oci_tag=oci_tag, sources=sources, force=force)
+    return build(options, Sources(tuple(Path(p) for p in catalogs), tuple(Path(p) for p in guidance), strict,
+                                  Path(cross_check_report) if cross_check_report else None), config=config)
 
 
 def verify_bundle(bundle: str | PathLike[str], verification_key: str | PathLike[str], *,

@@ -80,12 +80,6 @@ def write_policy_dir(tree: Tree, out: Path, *, config: Mapping | None = None, fo
     return write_tree(Path(out), policy_dir_files(tree, config), force=force, report=report)
 
 
-def cross_check_json(program: Program) -> dict:
-    """The ``--cross-check-report`` document: what the guidance and the catalogs disagree on."""
-    return {"cross_check": [{"kind": i.kind, "api_version": i.api_version, "action": i.action,
-                             "message": i.message, "source": i.source, "line": i.line} for i in program.cross_check]}
-
-
 @dataclass(frozen=True, slots=True)
 class BuildOptions:
     """What ``sesrego bundle`` builds and where it writes it."""
@@ -95,7 +89,6 @@ class BuildOptions:
     oci_layout: Path | None = None
     oci_tag: str = "latest"
     sources: bool = True
-    cross_check_report: Path | None = None
     force: bool = False  # --oci-layout may replace files sesrego did not write
 
 
@@ -109,10 +102,11 @@ class Built:
     oci_written: Written | None = None
 
 
-def check_outputs(options: BuildOptions) -> None:
-    """Refuse, before building, outputs that collide or cannot be written."""
-    distinct_outputs([options.output, options.cross_check_report], [options.oci_layout])
-    for path in (options.output, options.cross_check_report):
+def check_outputs(options: BuildOptions, cross_check_report: Path | None = None) -> None:
+    """Refuse, before building, outputs that collide or cannot be written (the command's
+    ``--cross-check-report`` among them)."""
+    distinct_outputs([options.output, cross_check_report], [options.oci_layout])
+    for path in (options.output, cross_check_report):
         if path is not None:
             check_writable(path)
     if options.oci_layout is not None:
@@ -121,13 +115,10 @@ def check_outputs(options: BuildOptions) -> None:
             raise OutputError("exists and is not a directory", path=options.oci_layout)
 
 
-def build(program: Program, tree: Tree, config: Mapping | None, options: BuildOptions, *,
-          report: Callable[[str], None] | None = None) -> Built:
-    """Build, sign and write the bundle (and its OCI layout, if asked).
-
-    ``options.cross_check_report`` is only checked here (writable, not another output's path); the
-    command writes it with the cross-check summary, before the build, so ``--strict`` keeps it.
-    """
+def write_bundle(program: Program, tree: Tree, config: Mapping | None, options: BuildOptions, *,
+                 report: Callable[[str], None] | None = None) -> Built:
+    """Build, sign and write the bundle (and its OCI layout, if asked) of a compiled program
+    (:func:`sesrego.outputs.build_bundle` compiles it first)."""
     check_outputs(options)
     files = bundle_files(program, tree, config, sources=options.sources)
     if options.signing is not None:
@@ -254,12 +245,6 @@ def tar_gz(files: Mapping[str, bytes]) -> bytes:
     with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=9) as gz:
         gz.write(raw.getvalue())
     return out.getvalue()
-
-
-def write_bundle(path: Path, files: Mapping[str, bytes]) -> bytes:
-    data = tar_gz(files)
-    atomic_write(Path(path), data)
-    return data
 
 
 def read_bundle(path: Path, *, limit: int = MAX_BUNDLE_BYTES, max_entries: int = MAX_BUNDLE_ENTRIES,

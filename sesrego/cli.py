@@ -21,7 +21,7 @@ import click
 
 from . import __version__
 from .cli_scan import ScanCommand, name_environment, scan_options, server_options, server_settings
-from .console import emit, note, report_cross_check, write_cross_check
+from .console import emit, note, report_cross_check
 from .errors import SesregoError, Terminated, as_user_error, printable, terminal_text
 
 DEFAULT_BUNDLE = Path("bundles/sesrego.tar.gz")
@@ -79,30 +79,24 @@ def _source_flags(command, *, cross_check: bool = True):
                              "(SES v1, v2, Mail Manager, Pinpoint Email) and keeps the others.")(command)
 
 
-def _source_options(cross_check: str | None = None):
-    """--catalog/--guidance, compiled for the command.
+def _source_options(command):
+    """--catalog/--guidance, compiled before the command runs: it receives ``program`` and ``tree``.
 
-    ``cross_check``: ``"command"`` (compile: --strict and --verbose are handed to the command,
-    which reports the cross-check itself) or ``None`` (no cross-check options; a command's own
-    ``--verbose``, as ``test`` has, stays its own).
+    For the commands that only read the rules (``test``, ``rules``, ``push``, ...); the commands that
+    write them (``compile``, ``bundle``) take the paths and hand them to :mod:`sesrego.outputs`.
     """
-    def decorate(command):
-        @functools.wraps(command)
-        def wrapper(*args, catalogs, guidance, **kwargs):
-            from .compiler import compile_tree
+    @functools.wraps(command)
+    def wrapper(*args, catalogs, guidance, **kwargs):
+        from .compiler import compile_tree
 
-            program, tree = compile_tree(catalogs, guidance)
-            return command(*args, program=program, tree=tree, **kwargs)
-        return _source_flags(wrapper, cross_check=cross_check is not None)
-    return decorate
+        program, tree = compile_tree(catalogs, guidance)
+        return command(*args, program=program, tree=tree, **kwargs)
+    return _source_flags(wrapper, cross_check=False)
 
 
 def _cross_check_report_option(command):
     return click.option("--cross-check-report", type=click.Path(dir_okay=False, path_type=Path),
                         help="Write the guidance/catalog cross-check as JSON to this file.")(command)
-
-
-_report_cross_check = report_cross_check
 
 
 def _configuration(paths, program):
@@ -136,8 +130,8 @@ def cli() -> None:
               help="Write into a non-empty directory sesrego did not write, replacing same-named files "
                    "(each is listed on stderr).")
 @_cross_check_report_option
-@_source_options(cross_check="command")
-def compile_command(out: Path, force: bool, cross_check_report: Path | None, program, tree, strict: bool,
+@_source_flags
+def compile_command(out: Path, force: bool, cross_check_report: Path | None, catalogs, guidance, strict: bool,
                     verbose: bool) -> None:
     """Compile the guidance into a policy directory for conftest.
 
@@ -146,34 +140,20 @@ def compile_command(out: Path, force: bool, cross_check_report: Path | None, pro
       sesrego compile -o policy/
       conftest test --all-namespaces -p policy/ -d policy/data.json plan.json
     """
-    from .bundle import write_policy_dir
-    from .fsutil import check_writable, distinct_outputs, refuse_special_directory
+    from .outputs import PolicyDirOptions, Sources, compile_policy_dir
 
     _about(out)
-    refuse_special_directory(out)
-    distinct_outputs([cross_check_report], [out])
-    if cross_check_report is not None:
-        check_writable(cross_check_report)
-    _report_cross_check(program, strict=strict, verbose=verbose, report_path=cross_check_report)
-    written = write_policy_dir(tree, out, force=force, report=_note)
-    if cross_check_report is not None:
-        write_cross_check(program, cross_check_report)
+    sources = Sources(tuple(catalogs), tuple(guidance), strict, cross_check_report)
+    _, written = compile_policy_dir(PolicyDirOptions(out, force), sources, report=_note,
+                                    announce=_cross_check_summary(verbose, cross_check_report))
     rego = sum(1 for name in written.files if name.endswith(".rego"))
     removed = f", removed {len(written.removed)} stale" if written.removed else ""
     _note(f"wrote {out}/ ({rego} Rego files, data.json{removed})")
 
 
-def _bundle_source_options(command):
-    """--catalog/--guidance/--strict for the ``bundle`` group: compiled only when it builds.
-
-    The same options as :func:`_source_options`, but ``bundle verify``/``bundle inspect`` must not
-    compile anything, so the paths are handed to the command, which compiles when it needs to.
-    """
-    @_source_flags
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        return command(*args, **kwargs)
-    return wrapper
+def _cross_check_summary(verbose: bool, report_path: Path | None):
+    """What a compiling command prints about the cross-check (see :func:`sesrego.console.report_cross_check`)."""
+    return functools.partial(report_cross_check, verbose=verbose, report_path=report_path)
 
 
 def _oci_tag(value: str) -> str:
@@ -217,7 +197,7 @@ _ALGORITHMS = click.Choice(["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"
 @click.option("--no-sources", is_flag=True,
               help="Do not record the source documents in the bundle (sesrego diff needs them).")
 @_cross_check_report_option
-@_bundle_source_options
+@_source_flags
 @click.pass_context
 def bundle_command(ctx, out: Path, data_files, signing_key, signing_alg, key_id, scope, claims_file, iat,
                    oci_layout, oci_tag, force, no_sources, cross_check_report, catalogs, guidance, strict,
@@ -242,8 +222,8 @@ def bundle_command(ctx, out: Path, data_files, signing_key, signing_alg, key_id,
             raise click.UsageError(f"build options ({', '.join(given)}) do not apply to "
                                    f"`bundle {ctx.invoked_subcommand}`")
         return
-    from .bundle import BuildOptions, build, check_outputs
-    from .compiler import compile_tree
+    from .bundle import BuildOptions
+    from .outputs import Sources, build_bundle
 
     signing = None
     if signing_key is not None:
@@ -254,15 +234,11 @@ def bundle_command(ctx, out: Path, data_files, signing_key, signing_alg, key_id,
     elif signing_alg or key_id or scope or claims_file or iat:
         raise click.UsageError("--signing-alg, --key-id, --scope, --claims-file and --iat need --signing-key")
     options = BuildOptions(output=out, signing=signing, oci_layout=oci_layout, oci_tag=oci_tag,
-                           sources=not no_sources, cross_check_report=cross_check_report, force=force)
+                           sources=not no_sources, force=force)
     _about(out)
-    check_outputs(options)
-    program, tree = compile_tree(catalogs, guidance)
-    configuration = _configuration(data_files, program)
-    _report_cross_check(program, strict=strict, verbose=verbose, report_path=cross_check_report)
-    built = build(program, tree, configuration.config, options, report=_note)
-    if cross_check_report is not None:
-        write_cross_check(program, cross_check_report)
+    built = build_bundle(options, Sources(tuple(catalogs), tuple(guidance), strict, cross_check_report),
+                         data_files=tuple(Path(p) for p in data_files), report=_note,
+                         announce=_cross_check_summary(verbose, cross_check_report))
     if built.oci is not None:
         _note(f"wrote {oci_layout}/ (OCI image layout, tag {oci_tag}, manifest {built.oci.manifest_digest})")
     _note(f"wrote {out} ({built.size} bytes, revision {built.revision}{', signed' if built.signed else ''})")
@@ -371,7 +347,7 @@ def diff_command(old, new, old_catalog, old_guidance, new_catalog, new_guidance,
 @cli.command("test")
 @click.option("--opa", "use_opa", is_flag=True, help="Also run `opa test` and `opa check --strict` (needs opa on PATH).")
 @click.option("-v", "--verbose", is_flag=True, help="Print every test, not only failures.")
-@_source_options(cross_check=None)
+@_source_options
 def test_command(use_opa: bool, verbose: bool, program, tree) -> None:
     """Run the generated Rego unit tests in OPA's engine, like `opa test`.
 
@@ -421,7 +397,7 @@ name_environment(scan_command)
 @cli.command("rules")
 @click.argument("rule_id", required=False)
 @click.option("--markdown", is_flag=True, help="Print the rule reference as markdown (docs/rules.md).")
-@_source_options(cross_check=None)
+@_source_options
 def rules_command(rule_id, markdown, program, tree) -> None:
     """List the rules, or explain one: what it checks, why, examples, how to fix or waive it.
 
@@ -443,7 +419,7 @@ def rules_command(rule_id, markdown, program, tree) -> None:
 @cli.command("actions")
 @click.argument("pattern", required=False)
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@_source_options(cross_check=None)
+@_source_options
 def actions_command(pattern, fmt, program, tree) -> None:
     """List the catalogs' actions an IAM action PATTERN grants, per API version, with their condition keys.
 
@@ -468,7 +444,7 @@ def actions_command(pattern, fmt, program, tree) -> None:
 @server_options
 @click.option("--data", "data_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
               help="Configuration to upload with the facts (sesrego.config).")
-@_source_options(cross_check=None)
+@_source_options
 def push_command(opa_url, opa_token, opa_connect_timeout, opa_timeout, opa_ca_cert, opa_client_cert, opa_client_key,
                  data_files, program, tree) -> None:
     """Upload the compiled policies and data to an OPA server's REST API.

@@ -15,6 +15,7 @@ scan (:func:`sesrego.scanner.scan`), the views applied (:func:`sesrego.views.app
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import sys
 from collections.abc import Mapping
@@ -326,13 +327,14 @@ def _policies(params: Mapping):
     if params["bundle_file"] is not None:
         return prebuilt.load(params["bundle_file"], params["verification_key"], params["key_id"],
                              timeout=params["input_timeout"])
-    from .compiler import compile_tree
     from .console import report_cross_check
+    from .outputs import Sources, compile_sources
 
-    program, tree = compile_tree(params["catalogs"], params["guidance"])
+    announce = None
     if params["strict"] or params["verbose"]:
-        report_cross_check(program, strict=params["strict"], verbose=params["verbose"])
-    return prebuilt.compiled(program, tree)
+        announce = functools.partial(report_cross_check, verbose=params["verbose"])
+    sources = Sources(tuple(params["catalogs"]), tuple(params["guidance"]), params["strict"])
+    return prebuilt.compiled(*compile_sources(sources, announce))
 
 
 def _view(params: Mapping, known: tuple[str, ...]):

@@ -69,24 +69,9 @@ def environ() -> Mapping[str, str]:
     return os.environ
 
 
-def write_cross_check(program, report_path: Path) -> None:
-    """The ``--cross-check-report`` file: every cross-check item as JSON."""
-    from .bundle import cross_check_json, json_bytes
-    from .fsutil import atomic_write
-
-    atomic_write(report_path, json_bytes(cross_check_json(program)))
-
-
-def report_cross_check(program, *, strict: bool, verbose: bool, report_path: Path | None = None) -> None:
-    """One line on stderr summing up the guidance/catalog cross-check (every item with ``verbose``); with
-    ``strict``, an error if it found anything, after writing ``report_path``, which explains it. Otherwise
-    the command writes ``report_path`` (:func:`write_cross_check`) once its own outputs are written, so
-    a command that fails leaves no report of a build that did not happen."""
-    from .errors import CrossCheckError
-
+def report_cross_check(program, *, verbose: bool, report_path: Path | None = None) -> None:
+    """One line on stderr summing up the guidance/catalog cross-check (every item with ``verbose``)."""
     items = program.cross_check
-    if strict and items and report_path is not None:
-        write_cross_check(program, report_path)
     if not items:
         return
     kinds: dict[str, list] = {}
@@ -98,5 +83,3 @@ def report_cross_check(program, *, strict: bool, verbose: bool, report_path: Pat
     if verbose:
         for item in items:
             note(f"  {item.kind}: {item.message}")
-    if strict:
-        raise CrossCheckError(f"--strict: {len(items)} cross-check finding(s) between guidance and catalogs")

@@ -86,6 +86,27 @@ def test_build_bundle_strict_refuses_a_cross_check_finding_and_builds_nothing(tm
     assert json.loads(report.read_text())["cross_check"]  # written, as --strict keeps it
 
 
+def test_build_bundle_and_the_bundle_command_are_one_build(tmp_path):
+    from click.testing import CliRunner
+
+    from sesrego.cli import cli
+
+    config = tmp_path / "sesrego.yaml"
+    config.write_text("sesrego:\n  config:\n    scp_attested: true\n")
+    api = sesrego.build_bundle(tmp_path / "api.tar.gz", config={"scp_attested": True},
+                               cross_check_report=tmp_path / "api.json")
+    result = CliRunner().invoke(cli, ["bundle", "-o", str(tmp_path / "cli.tar.gz"), "--data", str(config),
+                                      "--cross-check-report", str(tmp_path / "cli.json")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "api.tar.gz").read_bytes() == (tmp_path / "cli.tar.gz").read_bytes()
+    assert (tmp_path / "api.json").read_bytes() == (tmp_path / "cli.json").read_bytes()
+    assert api.revision in result.output
+    strict = CliRunner().invoke(cli, ["bundle", "-o", str(tmp_path / "s.tar.gz"), "--strict", "--catalog",
+                                      str(SEED_V1), "--cross-check-report", str(tmp_path / "s.json")])
+    assert strict.exit_code == 2 and "--strict" in strict.output
+    assert not (tmp_path / "s.tar.gz").exists() and json.loads((tmp_path / "s.json").read_text())["cross_check"]
+
+
 @pytest.mark.parametrize("example", ["app-role-sends-mail", "org-perimeter-missing-ses", "app-role-sends-mail-fixed"])
 def test_scan_finds_what_the_examples_expect(example):
     report = sesrego.scan([EXAMPLES / example / "plan.json", EXAMPLES / example], jobs=1)
