@@ -85,9 +85,9 @@ def test_a_rebuild_keeps_user_files_and_removes_only_its_own_stale_files(tmp_pat
     assert run("compile", "-o", out).exit_code == 0
     with_user_files(out)
     record = json.loads((out / RECORD).read_text())
-    record["files"]["sesrego/rules/ses_009/ses_009.rego"] = hashlib.sha256(b"package old\n").hexdigest()
-    (out / "sesrego/rules/ses_009").mkdir(parents=True)
-    (out / "sesrego/rules/ses_009/ses_009.rego").write_text("package old\n")
+    record["files"]["sesrego/rules/retired/retired.rego"] = hashlib.sha256(b"package old\n").hexdigest()
+    (out / "sesrego/rules/retired").mkdir(parents=True)
+    (out / "sesrego/rules/retired/retired.rego").write_text("package old\n")
     (out / RECORD).write_text(json.dumps(record))
     (out / "sesrego/main.rego").write_text("edited by hand\n")  # sesrego's own file: regenerated
     result = run("compile", "-o", out)
@@ -95,7 +95,7 @@ def test_a_rebuild_keeps_user_files_and_removes_only_its_own_stale_files(tmp_pat
     assert "removed 1 stale" in result.stderr
     after = snapshot(out)
     assert {name: after.pop(name) for name in USER_FILES} == USER_FILES
-    assert after == clean_policy and not (out / "sesrego/rules/ses_009").exists()
+    assert after == clean_policy and not (out / "sesrego/rules/retired").exists()
 
 
 def test_a_stale_file_someone_changed_is_kept(tmp_path):
