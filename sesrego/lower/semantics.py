@@ -88,7 +88,8 @@ def _principals_and_scope(types: str) -> tuple[Semantics, ...]:
          "positive condition on a principal key (`StringEquals aws:PrincipalTag/team: interns`) selects the only "
          "principals the Deny hits, so it is no control. A negated `aws:PrincipalOrgID` or "
          "`aws:PrincipalOrgPaths` exempts every principal of the organization (every principal an SCP governs), "
-         "so it is no control either.",
+         "so it is no control either, nor is a negated glob whose value matches every principal ARN, account or "
+         "user ID (`StringNotLike {\"aws:PrincipalArn\": \"*\"}`, `ArnNotLike arn:aws:iam::*:*`).",
          _GUARDED),
         ("Resource scope",
          f"Each action authorizes on the resource types its catalog lists for that API version ({types}); SES "

@@ -882,11 +882,13 @@ principal_condition(condition) if {
 # Bool {"aws:PrincipalIsAWSService": "false"}, which exempts AWS services. A positive condition on
 # a principal key selects the only principals the Deny hits, and is no exemption. A negated
 # aws:PrincipalOrgID or aws:PrincipalOrgPaths exempts every principal of the organization, and
-# is no exemption either.
+# is no exemption either, nor is a negated glob whose value matches every principal
+# (StringNotLike {"aws:PrincipalArn": "*"}).
 exemption(condition) if {
 	principal_condition(condition)
 	not condition.key in {"aws:principalorgid", "aws:principalorgpaths"}
 	trim_suffix(condition.operator, "IfExists") in _negated_operators
+	not exempts_every_principal(condition)
 }
 
 exemption(condition) if {
@@ -902,6 +904,22 @@ _negated_operators := {
 	"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike",
 	"ArnNotEquals", "ArnNotLike",
 }
+
+# exempts_every_principal holds for a negated glob condition (StringNotLike, ArnNotLike, ArnNotEquals)
+# on a key that every request carries, one of whose values matches every value of that key: the
+# principal ARN (arn:<partition>:iam::<account>:<name>), the account or the user id.
+exempts_every_principal(condition) if {
+	trim_suffix(condition.operator, "IfExists") in {"StringNotLike", "ArnNotLike", "ArnNotEquals"}
+	some value in condition.values
+	covers(value, _every_principal(condition.key, value))
+}
+
+# _every_principal is the target (see _type_target) of every value of an always-present principal key.
+_every_principal("aws:principalarn", value) := concat("", ["arn:", _partition_of(value), ":iam::\u0001:\u0001"])
+
+_every_principal("aws:principalaccount", _) := concat("", ["\u0003" | some _ in numbers.range(1, 12)]) # 12 digits
+
+_every_principal("aws:userid", _) := "\u0001"
 
 # negated_operator holds for an operator that is true when the value differs (any set form).
 negated_operator(operator) if regex.match(`^(For(All|Any)Values?:)?(StringNot|ArnNot)`, operator)

@@ -339,6 +339,12 @@ test_exemptions if {
 	not iam.exemption(_condition("StringEquals", "aws:PrincipalTag/team", ["interns"])) # selects, not exempts
 	not iam.exemption(_condition("StringNotEquals", "aws:PrincipalOrgID", ["o-1"])) # exempts everyone
 	not iam.exemption(_condition("StringNotEquals", "aws:RequestedRegion", ["us-east-1"]))
+	not iam.exemption(_condition("StringNotLike", "aws:PrincipalArn", ["arn:aws:iam::*:role/a", "*"])) # everyone
+	not iam.exemption(_condition("ArnNotLikeIfExists", "aws:PrincipalArn", ["arn:aws:iam::*:*"]))
+	not iam.exemption(_condition("StringNotLike", "aws:PrincipalAccount", ["????????????"]))
+	iam.exemption(_condition("ArnNotLike", "aws:PrincipalArn", ["arn:aws:iam::111122223333:*"]))
+	iam.exemption(_condition("StringNotEquals", "aws:PrincipalArn", ["*"])) # exact: a literal star
+	iam.exemption(_condition("StringNotLike", "aws:PrincipalTag/dp:exclude:resource", ["*"])) # only the tagged
 	iam.negated_operator("ForAnyValue:StringNotLike")
 	not iam.negated_operator("StringLike")
 }
