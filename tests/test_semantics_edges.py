@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from test_semantics import GUARD, SEND, _perimeter, _reference, found, policy, rules, with_condition
+from conftest import plan, policy_json, resource
+from test_semantics import GUARD, SEND, UNTRUSTED, _perimeter, _reference, found, policy, rules, with_condition
+
+IDENTITY = "arn:aws:ses:us-east-1:111122223333:identity/example.com"
 
 
 # --- A3: a negated principal condition whose values match every principal exempts everyone -----------------
@@ -35,3 +38,47 @@ def test_an_exemption_of_every_principal_is_no_control(evaluate, everyone):
 ])
 def test_an_exemption_of_some_principals_keeps_the_guard(evaluate, some_principals):
     assert found(evaluate, policy(SEND, with_condition(GUARD, **some_principals))) == set()
+
+
+# --- B9: in a resource policy, the Deny's Principal must cover the Allow's ---------------------------------
+
+def _identity_policy(*statements):
+    return resource("aws_ses_identity_policy.p", "aws_ses_identity_policy",
+                    {"identity": "example.com", "name": "p", "policy": policy_json(*statements)})
+
+
+_PARTNER = {"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+            "Action": ["ses:SendEmail", "ses:SendRawEmail"], "Resource": IDENTITY}
+_ONLY_TRUSTED = {"Sid": "OnlyTrusted", "Effect": "Deny", "Principal": "*", "Action": ["ses:SendEmail", "ses:SendRawEmail"],
+                 "Resource": IDENTITY, "Condition": UNTRUSTED}
+
+
+@pytest.mark.parametrize("principal", [
+    {"Service": "*"},
+    {"Federated": "*"},
+    {"Service": "arn:aws:iam::444455556666:root"},
+    {"AWS": "arn:aws:iam::777788889999:root"},
+])
+def test_a_deny_on_other_kinds_of_principal_does_not_cover_an_aws_grant(evaluate, principal):
+    assert rules(evaluate, _identity_policy(_PARTNER, dict(_ONLY_TRUSTED, Principal=principal))) == {"SES-001"}
+
+
+@pytest.mark.parametrize("allowed,denied", [
+    ("444455556666", "arn:aws:iam::444455556666:root"),
+    ("arn:aws:iam::444455556666:root", "444455556666"),
+    ("arn:aws:iam::444455556666:role/mailer", "444455556666"),
+    ("arn:aws:iam::444455556666:role/mailer", "arn:aws:iam::444455556666:root"),
+    (["arn:aws:iam::444455556666:role/mailer", "444455556666"], ["*"]),
+])
+def test_a_deny_on_the_account_covers_its_principals(evaluate, allowed, denied):
+    partner = dict(_PARTNER, Principal={"AWS": allowed})
+    assert found(evaluate, _identity_policy(partner, dict(_ONLY_TRUSTED, Principal={"AWS": denied}))) == set()
+
+
+def test_a_deny_on_one_role_does_not_cover_its_account(evaluate):
+    partner = dict(_PARTNER, Principal={"AWS": "444455556666"})
+    deny = dict(_ONLY_TRUSTED, Principal={"AWS": "arn:aws:iam::444455556666:role/mailer"})
+    assert rules(evaluate, _identity_policy(partner, deny)) == {"SES-001"}
+    other_account = dict(_PARTNER, Principal={"AWS": "arn:aws:iam::777788889999:role/mailer"})
+    assert rules(evaluate, _identity_policy(other_account, dict(_ONLY_TRUSTED, Principal={"AWS": "444455556666"}))) \
+        == {"SES-001"}

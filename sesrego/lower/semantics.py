@@ -98,8 +98,10 @@ def _principals_and_scope(types: str) -> tuple[Semantics, ...]:
          "when its `Resource` matches every ARN of the type (`*`, `arn:aws:ses:*:*:identity/*`, "
          "`arn:aws:ses:*:*:*`, in any partition), when its `NotResource` cannot match the type's ARNs (AWS's "
          "perimeter SCP uses `NotResource`), or, in the same policy, when it matches every ARN the guarded "
-         "Allow's `Resource` can match. In a resource policy the Deny's `Principal` must also cover the Allow's "
-         "(`*`, or the same principals). When coverage cannot be shown, the Deny does not count.",
+         "Allow's `Resource` can match. In a resource policy the Deny's `Principal` must also cover the Allow's: "
+         "`*` or `{\"AWS\": \"*\"}`, the same principals of the same type, or for an AWS principal its account "
+         "(an account ID and `arn:aws:iam::<account>:root` name every principal of the account); a "
+         "`{\"Service\": \"*\"}` covers no AWS principal. When coverage cannot be shown, the Deny does not count.",
          _GUARDED),
         ("API versions",
          "An Allow limited by `ses:ApiVersion` grants only those versions, and a Deny so limited covers only "

@@ -525,16 +525,19 @@ _meet_segment(segment, shape) := shape if {
 
 # --- principals (resource policies) ------------------------------------------------
 
-# principals_cover holds when a Deny's Principal covers every principal an Allow grants to.
+# principals_cover holds when a Deny's Principal covers every principal an Allow grants to: the Deny
+# names every principal ("*", {"AWS": "*"}), or, type by type, each principal the Allow names or, for
+# an AWS principal, its account (an account ID and arn:<partition>:iam::<account>:root both name every
+# principal of the account). A Service or Federated "*" names no AWS principal.
 principals_cover(deny, _) if _any_principal(deny)
 
 principals_cover(deny, allow) if {
 	not "NotPrincipal" in object.keys(deny.raw)
-	granted := principals(allow)
+	granted := _typed_principals(allow)
 	count(granted) > 0
-	denied := {identifier | some identifier in principals(deny)}
-	every identifier in granted {
-		identifier in denied
+	denied := _typed_principals(deny)
+	every principal in granted {
+		_principal_covered(principal, denied)
 	}
 }
 
@@ -542,8 +545,34 @@ _any_principal(statement) if statement.raw.Principal == "*"
 
 _any_principal(statement) if {
 	is_object(statement.raw.Principal)
-	some _, identifiers in statement.raw.Principal
-	"*" in _list(identifiers)
+	"*" in _list(object.get(statement.raw.Principal, "AWS", []))
+}
+
+# _typed_principals are a statement's principals as [type, lower-cased identifier] pairs, an AWS
+# account named by its ID.
+_typed_principals(statement) := {[type, _principal_id(type, lower(identifier))] |
+	is_object(statement.raw.Principal)
+	some type, identifiers in statement.raw.Principal
+	some identifier in _list(identifiers)
+	is_string(identifier)
+}
+
+_principal_id("AWS", identifier) := account if {
+	account := regex.find_all_string_submatch_n(`^arn:[^:]+:iam::([0-9]{12}):root$`, identifier, 1)[0][1]
+} else := identifier
+
+_principal_covered(principal, denied) if principal in denied
+
+_principal_covered(["AWS", identifier], denied) if {
+	["AWS", _account_of(identifier)] in denied
+}
+
+# _account_of is the account of an AWS principal identifier: an account ID, or an ARN's account part.
+_account_of(identifier) := identifier if {
+	regex.match(`^[0-9]{12}$`, identifier)
+} else := split(identifier, ":")[4] if {
+	startswith(identifier, "arn:")
+	count(split(identifier, ":")) >= 6
 }
 
 # --- conditions ----------------------------------------------------------------------

@@ -211,6 +211,19 @@ test_principals_cover if {
 	not iam.principals_cover(other, allow)
 }
 
+test_principals_cover_by_type_and_account if {
+	role := _statement({"Effect": "Allow", "Action": "ses:*", "Principal": {"AWS": "arn:aws:iam::111122223333:role/a"}})
+	account := _statement({"Effect": "Allow", "Action": "ses:*", "Principal": {"AWS": "111122223333"}})
+	root := _statement({"Effect": "Deny", "Action": "ses:*", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}})
+	iam.principals_cover(root, role) # an account covers its principals
+	iam.principals_cover(root, account) # an account ID and its root ARN name the same account
+	not iam.principals_cover(_statement(object.union(role.raw, {"Effect": "Deny"})), account)
+	services := _statement({"Effect": "Deny", "Action": "ses:*", "Principal": {"Service": "*"}})
+	not iam.principals_cover(services, role) # a Service "*" names no AWS principal
+	typed := _statement({"Effect": "Deny", "Action": "ses:*", "Principal": {"Service": "111122223333"}})
+	not iam.principals_cover(typed, account)
+}
+
 # --- recipient conditions ----------------------------------------------------------------------------
 
 test_recipient_conditions_of_a_statement if {
