@@ -82,3 +82,41 @@ def test_a_deny_on_one_role_does_not_cover_its_account(evaluate):
     other_account = dict(_PARTNER, Principal={"AWS": "arn:aws:iam::777788889999:role/mailer"})
     assert rules(evaluate, _identity_policy(other_account, dict(_ONLY_TRUSTED, Principal={"AWS": "444455556666"}))) \
         == {"SES-001"}
+
+
+# --- B9 with NotPrincipal, and issue 11 §2: an unknown principal in an Allow --------------------------------
+
+_DENY_ONE = dict(_ONLY_TRUSTED, Principal={"AWS": "arn:aws:iam::444455556666:root"})
+
+
+def test_an_allow_with_not_principal_is_covered_only_by_a_deny_on_every_principal(evaluate):
+    everyone_else = {k: v for k, v in _PARTNER.items() if k != "Principal"}
+    everyone_else["NotPrincipal"] = {"AWS": "arn:aws:iam::777788889999:root"}
+    assert rules(evaluate, _identity_policy(everyone_else, _DENY_ONE)) == {"SES-001"}
+    assert found(evaluate, _identity_policy(everyone_else, _ONLY_TRUSTED)) == set()
+
+
+def _marked_identity_policy(*statements):
+    change = resource("aws_ses_identity_policy.p", "aws_ses_identity_policy", {"identity": "example.com", "name": "p"},
+                      unknown={"policy": True})
+    change["sesrego"] = {"documents": {"policy": {"Version": "2012-10-17", "Statement": list(statements)}}}
+    return change
+
+
+_SOMEONE = {"$unknown": ["var.partner"]}
+
+
+@pytest.mark.parametrize("principal", [{"AWS": _SOMEONE}, {"AWS": [_SOMEONE]},
+                                       {"AWS": ["arn:aws:iam::444455556666:role/mailer", _SOMEONE]}])
+def test_an_unknown_grantee_that_may_be_the_denied_principal_is_undecided(evaluate, principal):
+    result = evaluate(plan(_marked_identity_policy(dict(_PARTNER, Principal=principal), _DENY_ONE)))
+    assert [(f["rule_id"], f["statement"]) for f in result["findings"]] == [("SES-007", "Partner")]
+    assert "var.partner" in result["findings"][0]["msg"]
+    assert evaluate(plan(_marked_identity_policy(dict(_PARTNER, Principal=principal), _ONLY_TRUSTED)))["findings"] \
+        == []
+
+
+def test_a_known_grantee_outside_the_deny_is_decided_whatever_the_unknown_one_is(evaluate):
+    principal = {"AWS": ["arn:aws:iam::777788889999:root", _SOMEONE]}
+    result = evaluate(plan(_marked_identity_policy(dict(_PARTNER, Principal=principal), _DENY_ONE)))
+    assert [(f["rule_id"], f["statement"]) for f in result["findings"]] == [("SES-001", "Partner")]

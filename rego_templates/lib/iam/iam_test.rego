@@ -224,6 +224,15 @@ test_principals_cover_by_type_and_account if {
 	not iam.principals_cover(typed, account)
 }
 
+test_principals_cover_not_principal_and_unknown_grantees if {
+	others := _statement({"Effect": "Allow", "Action": "ses:*", "NotPrincipal": {"AWS": "111122223333"}})
+	one := _statement({"Effect": "Deny", "Action": "ses:*", "Principal": {"AWS": "444455556666"}})
+	not iam.principals_cover(one, others) # NotPrincipal grants to everyone else
+	iam.principals_cover(_statement({"Effect": "Deny", "Action": "ses:*", "Principal": "*"}), others)
+	not iam.principals_cover(one, _statement({"Effect": "Allow", "Action": "ses:*", "Principal": "*"}))
+	iam.principals_cover(one, _statement({"Effect": "Allow", "Action": "ses:*", "Principal": {"AWS": []}})) # narrowest
+}
+
 # --- recipient conditions ----------------------------------------------------------------------------
 
 test_recipient_conditions_of_a_statement if {

@@ -528,15 +528,16 @@ _meet_segment(segment, shape) := shape if {
 # principals_cover holds when a Deny's Principal covers every principal an Allow grants to: the Deny
 # names every principal ("*", {"AWS": "*"}), or, type by type, each principal the Allow names or, for
 # an AWS principal, its account (an account ID and arn:<partition>:iam::<account>:root both name every
-# principal of the account). A Service or Federated "*" names no AWS principal.
+# principal of the account). A Service or Federated "*" names no AWS principal. An Allow with
+# NotPrincipal grants to nearly everyone, so only a Deny on every principal covers it. An Allow read
+# at its narrowest (see narrowest_allow) leaves its unknown principals out: any may be the Deny's.
 principals_cover(deny, _) if _any_principal(deny)
 
 principals_cover(deny, allow) if {
 	not "NotPrincipal" in object.keys(deny.raw)
-	granted := _typed_principals(allow)
-	count(granted) > 0
+	not "NotPrincipal" in object.keys(allow.raw)
 	denied := _typed_principals(deny)
-	every principal in granted {
+	every principal in _typed_principals(allow) {
 		_principal_covered(principal, denied)
 	}
 }
@@ -549,8 +550,10 @@ _any_principal(statement) if {
 }
 
 # _typed_principals are a statement's principals as [type, lower-cased identifier] pairs, an AWS
-# account named by its ID.
-_typed_principals(statement) := {[type, _principal_id(type, lower(identifier))] |
+# account named by its ID; Principal "*" is ["*", "*"], which only a Deny on every principal covers.
+_typed_principals(statement) := {["*", "*"]} if {
+	statement.raw.Principal == "*"
+} else := {[type, _principal_id(type, lower(identifier))] |
 	is_object(statement.raw.Principal)
 	some type, identifiers in statement.raw.Principal
 	some identifier in _list(identifiers)
@@ -1051,11 +1054,13 @@ _principal_scope(_, null)
 _principal_scope(_, allow) if {
 	allow != null
 	not "Principal" in object.keys(allow.raw)
+	not "NotPrincipal" in object.keys(allow.raw)
 }
 
 _principal_scope(deny, allow) if {
 	allow != null
-	"Principal" in object.keys(allow.raw)
+	some element in {"Principal", "NotPrincipal"}
+	element in object.keys(allow.raw)
 	principals_cover(deny, allow)
 }
 
