@@ -120,3 +120,46 @@ def test_a_known_grantee_outside_the_deny_is_decided_whatever_the_unknown_one_is
     principal = {"AWS": ["arn:aws:iam::777788889999:root", _SOMEONE]}
     result = evaluate(plan(_marked_identity_policy(dict(_PARTNER, Principal=principal), _DENY_ONE)))
     assert [(f["rule_id"], f["statement"]) for f in result["findings"]] == [("SES-001", "Partner")]
+
+
+# --- issue 11 §2: a policy unknown as a whole may hold the Deny a verdict turns on ------------------------------
+
+def _unknown_scp(kind="SERVICE_CONTROL_POLICY", **extension):
+    change = resource("aws_organizations_policy.ses", "aws_organizations_policy", {"name": "ses", "type": kind},
+                      unknown={"content": True})
+    change["sesrego"] = {"unresolved": {"content": "var.trusted_domain"}, **extension}
+    return change
+
+
+@pytest.mark.parametrize("extension", [{}, {"documents": {"content": {"$unknown": ["var.trusted_domain"]}}}])
+def test_an_scp_unknown_as_a_whole_leaves_the_perimeter_verdicts_undecided(evaluate, extension):
+    result = evaluate(plan(_perimeter(), _unknown_scp(**extension)))
+    assert [(f["rule_id"], f["resource"]) for f in result["findings"]] == [("SES-007", "aws_organizations_policy.ses")]
+    assert "var.trusted_domain" in result["findings"][0]["msg"]
+
+
+@pytest.mark.parametrize("kind", ["RESOURCE_CONTROL_POLICY", "TAG_POLICY"])
+def test_an_unknown_policy_that_is_no_scp_decides_nothing(evaluate, kind):
+    assert rules(evaluate, _perimeter(), _unknown_scp(kind)) == {"SES-004", "SES-006"}
+
+
+def _role_policy(address, role, *statements):
+    after = {"name": address.split(".")[1], "role": role}
+    if statements:
+        after["policy"] = policy_json(*statements)
+    change = resource(address, "aws_iam_role_policy", after, unknown=None if statements else {"policy": True})
+    if not statements:
+        change["sesrego"] = {"unresolved": {"policy": "var.guard_policy"}}
+    return change
+
+
+def test_an_unknown_inline_policy_of_the_same_role_may_hold_the_guard(evaluate):
+    allow = _role_policy("aws_iam_role_policy.send", "app", SEND)
+    result = evaluate(plan(allow, _role_policy("aws_iam_role_policy.guard", "app")))
+    assert sorted((f["rule_id"], f["resource"], f["statement"]) for f in result["findings"]) == [
+        ("SES-007", "aws_iam_role_policy.guard", None), ("SES-007", "aws_iam_role_policy.send", "Send")]
+    assert "SES-001 depends on var.guard_policy" in [f for f in result["findings"]
+                                                     if f["resource"] == "aws_iam_role_policy.send"][0]["msg"]
+    assert rules(evaluate, allow, _role_policy("aws_iam_role_policy.guard", "other")) == {"SES-001", "SES-007"}
+    unknown_managed = resource("aws_iam_policy.m", "aws_iam_policy", {"name": "m"}, unknown={"policy": True})
+    assert rules(evaluate, allow, unknown_managed) == {"SES-001", "SES-007"}  # managed: the same-policy rule

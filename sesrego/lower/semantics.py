@@ -161,7 +161,10 @@ def _perimeters_and_unknowns() -> tuple[Semantics, ...]:
          "documents of the .tf reader) and from an `aws_iam_policy_document` read during apply, whose statement "
          "blocks the plan keeps with `after_unknown` marking their unknown leaves; a policy string the plan "
          "knows in full is read as it is. An organization policy whose `type` is unknown may be an SCP: SES-007 "
-         "when its content could change an SCP verdict.",
+         "when its content could change an SCP verdict. A policy unknown as a whole (its SES-007 says why) may "
+         "hold any Deny: an SCP so unknown leaves SES-004, SES-005 and SES-006 undecided (no finding beside its "
+         "SES-007), and an inline policy so unknown leaves the verdicts of its principal's other inline policies "
+         "undecided (SES-007 on them, naming the expression).",
          ("SES-001", "SES-002", "SES-003", "SES-004", "SES-005", "SES-006", "SES-007")),
         ("Lookalike service prefixes",
          "IAM knows no `sesv2:`, `ses-v2:`, `SES_V1:` or `ses2:` prefix: SES v2 actions use `ses:`, so such names "

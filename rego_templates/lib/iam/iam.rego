@@ -991,6 +991,16 @@ guard(statement, tracked) := {
 	count(blocks | restricts) > 0
 }
 
+# any_guard is the broadest guard: a Deny of every action on every resource, for every principal, with
+# no condition. A policy unknown as a whole may hold it.
+any_guard := guard(
+	{
+		"index": 0, "raw": {"Effect": "Deny", "Action": "*", "Resource": "*", "Principal": "*"},
+		"effect": "Deny", "not_action": false, "patterns": ["*"], "conditioned": false,
+	},
+	facts.tracked_actions,
+)
+
 _guard_condition(condition) if condition.key == facts.recipient_key
 
 _guard_condition(condition) if condition.key == facts.api_version_key
