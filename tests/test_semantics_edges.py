@@ -49,8 +49,8 @@ def _identity_policy(*statements):
 
 _PARTNER = {"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
             "Action": ["ses:SendEmail", "ses:SendRawEmail"], "Resource": IDENTITY}
-_ONLY_TRUSTED = {"Sid": "OnlyTrusted", "Effect": "Deny", "Principal": "*", "Action": ["ses:SendEmail", "ses:SendRawEmail"],
-                 "Resource": IDENTITY, "Condition": UNTRUSTED}
+_ONLY_TRUSTED = {"Sid": "OnlyTrusted", "Effect": "Deny", "Principal": "*",
+                 "Action": ["ses:SendEmail", "ses:SendRawEmail"], "Resource": IDENTITY, "Condition": UNTRUSTED}
 
 
 @pytest.mark.parametrize("principal", [
@@ -73,6 +73,16 @@ def test_a_deny_on_other_kinds_of_principal_does_not_cover_an_aws_grant(evaluate
 def test_a_deny_on_the_account_covers_its_principals(evaluate, allowed, denied):
     partner = dict(_PARTNER, Principal={"AWS": allowed})
     assert found(evaluate, _identity_policy(partner, dict(_ONLY_TRUSTED, Principal={"AWS": denied}))) == set()
+
+
+@pytest.mark.parametrize("allowed", [{"Service": "ses.amazonaws.com"}, {"Service": ["*"]},
+                                     {"AWS": "444455556666", "Service": "ses.amazonaws.com"}])
+def test_a_deny_on_an_account_does_not_cover_service_principals(evaluate, allowed):
+    deny = dict(_ONLY_TRUSTED, Principal={"AWS": "444455556666"})
+    assert rules(evaluate, _identity_policy(dict(_PARTNER, Principal=allowed), deny)) == {"SES-001"}
+    assert found(evaluate, _identity_policy(dict(_PARTNER, Principal=allowed), _ONLY_TRUSTED)) == set()
+    every_service = dict(_ONLY_TRUSTED, Principal={"AWS": "444455556666", "Service": "*"})
+    assert found(evaluate, _identity_policy(dict(_PARTNER, Principal=allowed), every_service)) == set()
 
 
 def test_a_deny_on_one_role_does_not_cover_its_account(evaluate):

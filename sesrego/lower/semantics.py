@@ -101,8 +101,9 @@ def _principals_and_scope(types: str) -> tuple[Semantics, ...]:
          "Allow's `Resource` can match. In a resource policy the Deny's `Principal` must also cover the Allow's: "
          "`*` or `{\"AWS\": \"*\"}`, the same principals of the same type, or for an AWS principal its account "
          "(an account ID and `arn:aws:iam::<account>:root` name every principal of the account); a "
-         "`{\"Service\": \"*\"}` covers no AWS principal, and an Allow with `NotPrincipal` is covered only by a Deny "
-         "on every principal. When coverage cannot be shown, the Deny does not count.",
+         "`{\"Service\": \"*\"}` covers every service principal and no AWS principal, and an Allow with "
+         "`NotPrincipal` is covered only by a Deny on every principal. When coverage cannot be shown, the Deny "
+         "does not count.",
          _GUARDED),
         ("API versions",
          "An Allow limited by `ses:ApiVersion` grants only those versions, and a Deny so limited covers only "

@@ -222,6 +222,9 @@ test_principals_cover_by_type_and_account if {
 	not iam.principals_cover(services, role) # a Service "*" names no AWS principal
 	typed := _statement({"Effect": "Deny", "Action": "ses:*", "Principal": {"Service": "111122223333"}})
 	not iam.principals_cover(typed, account)
+	service := _statement({"Effect": "Allow", "Action": "ses:*", "Principal": {"Service": "ses.amazonaws.com"}})
+	not iam.principals_cover(root, service) # an account covers no service principal
+	iam.principals_cover(_statement({"Effect": "Deny", "Action": "ses:*", "Principal": {"Service": ["*"]}}), service)
 }
 
 test_principals_cover_not_principal_and_unknown_grantees if {

@@ -528,9 +528,10 @@ _meet_segment(segment, shape) := shape if {
 # principals_cover holds when a Deny's Principal covers every principal an Allow grants to: the Deny
 # names every principal ("*", {"AWS": "*"}), or, type by type, each principal the Allow names or, for
 # an AWS principal, its account (an account ID and arn:<partition>:iam::<account>:root both name every
-# principal of the account). A Service or Federated "*" names no AWS principal. An Allow with
-# NotPrincipal grants to nearly everyone, so only a Deny on every principal covers it. An Allow read
-# at its narrowest (see narrowest_allow) leaves its unknown principals out: any may be the Deny's.
+# principal of the account). A Service or Federated "*" names every principal of its type, and no AWS
+# principal. An Allow with NotPrincipal grants to nearly everyone, so only a Deny on every principal
+# covers it. An Allow read at its narrowest (see narrowest_allow) leaves its unknown principals out:
+# any may be the Deny's.
 principals_cover(deny, _) if _any_principal(deny)
 
 principals_cover(deny, allow) if {
@@ -564,7 +565,11 @@ _principal_id("AWS", identifier) := account if {
 	account := regex.find_all_string_submatch_n(`^arn:[^:]+:iam::([0-9]{12}):root$`, identifier, 1)[0][1]
 } else := identifier
 
+_principal_id(type, identifier) := identifier if type != "AWS"
+
 _principal_covered(principal, denied) if principal in denied
+
+_principal_covered([type, _], denied) if [type, "*"] in denied # every principal of that type
 
 _principal_covered(["AWS", identifier], denied) if {
 	["AWS", _account_of(identifier)] in denied
