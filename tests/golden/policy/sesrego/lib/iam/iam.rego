@@ -551,9 +551,12 @@ _any_principal(statement) if {
 }
 
 # _typed_principals are a statement's principals as [type, lower-cased identifier] pairs, an AWS
-# account named by its ID; Principal "*" is ["*", "*"], which only a Deny on every principal covers.
+# account named by its ID; Principal "*" is ["*", "*"], which only a Deny on every principal covers, and
+# another string (which IAM rejects) is a principal of no type, which only that covers too.
 _typed_principals(statement) := {["*", "*"]} if {
 	statement.raw.Principal == "*"
+} else := {["?", statement.raw.Principal]} if {
+	is_string(statement.raw.Principal)
 } else := {[type, _principal_id(type, lower(identifier))] |
 	is_object(statement.raw.Principal)
 	some type, identifiers in statement.raw.Principal
