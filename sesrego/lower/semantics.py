@@ -88,7 +88,8 @@ def _principals_and_scope(types: str) -> tuple[Semantics, ...]:
          "positive condition on a principal key (`StringEquals aws:PrincipalTag/team: interns`) selects the only "
          "principals the Deny hits, so it is no control. A negated `aws:PrincipalOrgID` or "
          "`aws:PrincipalOrgPaths` exempts every principal of the organization (every principal an SCP governs), "
-         "so it is no control either.",
+         "so it is no control either, nor is a negated glob whose value matches every principal ARN, account or "
+         "user ID (`StringNotLike {\"aws:PrincipalArn\": \"*\"}`, `ArnNotLike arn:aws:iam::*:*`).",
          _GUARDED),
         ("Resource scope",
          f"Each action authorizes on the resource types its catalog lists for that API version ({types}); SES "
@@ -97,8 +98,12 @@ def _principals_and_scope(types: str) -> tuple[Semantics, ...]:
          "when its `Resource` matches every ARN of the type (`*`, `arn:aws:ses:*:*:identity/*`, "
          "`arn:aws:ses:*:*:*`, in any partition), when its `NotResource` cannot match the type's ARNs (AWS's "
          "perimeter SCP uses `NotResource`), or, in the same policy, when it matches every ARN the guarded "
-         "Allow's `Resource` can match. In a resource policy the Deny's `Principal` must also cover the Allow's "
-         "(`*`, or the same principals). When coverage cannot be shown, the Deny does not count.",
+         "Allow's `Resource` can match. In a resource policy the Deny's `Principal` must also cover the Allow's: "
+         "`*` or `{\"AWS\": \"*\"}`, the same principals of the same type, or for an AWS principal its account "
+         "(an account ID and `arn:aws:iam::<account>:root` name every principal of the account); a "
+         "`{\"Service\": \"*\"}` covers every service principal and no AWS principal, and an Allow with "
+         "`NotPrincipal` is covered only by a Deny on every principal. When coverage cannot be shown, the Deny "
+         "does not count.",
          _GUARDED),
         ("API versions",
          "An Allow limited by `ses:ApiVersion` grants only those versions, and a Deny so limited covers only "
@@ -157,7 +162,10 @@ def _perimeters_and_unknowns() -> tuple[Semantics, ...]:
          "documents of the .tf reader) and from an `aws_iam_policy_document` read during apply, whose statement "
          "blocks the plan keeps with `after_unknown` marking their unknown leaves; a policy string the plan "
          "knows in full is read as it is. An organization policy whose `type` is unknown may be an SCP: SES-007 "
-         "when its content could change an SCP verdict.",
+         "when its content could change an SCP verdict. A policy unknown as a whole (its SES-007 says why) may "
+         "hold any Deny: an SCP so unknown leaves SES-004, SES-005 and SES-006 undecided (no finding beside its "
+         "SES-007), and an inline policy so unknown leaves the verdicts of its principal's other inline policies "
+         "undecided (SES-007 on them, naming the expression).",
          ("SES-001", "SES-002", "SES-003", "SES-004", "SES-005", "SES-006", "SES-007")),
         ("Lookalike service prefixes",
          "IAM knows no `sesv2:`, `ses-v2:`, `SES_V1:` or `ses2:` prefix: SES v2 actions use `ses:`, so such names "

@@ -525,16 +525,21 @@ _meet_segment(segment, shape) := shape if {
 
 # --- principals (resource policies) ------------------------------------------------
 
-# principals_cover holds when a Deny's Principal covers every principal an Allow grants to.
+# principals_cover holds when a Deny's Principal covers every principal an Allow grants to: the Deny
+# names every principal ("*", {"AWS": "*"}), or, type by type, each principal the Allow names or, for
+# an AWS principal, its account (an account ID and arn:<partition>:iam::<account>:root both name every
+# principal of the account). A Service or Federated "*" names every principal of its type, and no AWS
+# principal. An Allow with NotPrincipal grants to nearly everyone, so only a Deny on every principal
+# covers it. An Allow read at its narrowest (see narrowest_allow) leaves its unknown principals out:
+# any may be the Deny's.
 principals_cover(deny, _) if _any_principal(deny)
 
 principals_cover(deny, allow) if {
 	not "NotPrincipal" in object.keys(deny.raw)
-	granted := principals(allow)
-	count(granted) > 0
-	denied := {identifier | some identifier in principals(deny)}
-	every identifier in granted {
-		identifier in denied
+	not "NotPrincipal" in object.keys(allow.raw)
+	denied := _typed_principals(deny)
+	every principal in _typed_principals(allow) {
+		_principal_covered(principal, denied)
 	}
 }
 
@@ -542,8 +547,43 @@ _any_principal(statement) if statement.raw.Principal == "*"
 
 _any_principal(statement) if {
 	is_object(statement.raw.Principal)
-	some _, identifiers in statement.raw.Principal
-	"*" in _list(identifiers)
+	"*" in _list(object.get(statement.raw.Principal, "AWS", []))
+}
+
+# _typed_principals are a statement's principals as [type, lower-cased identifier] pairs, an AWS
+# account named by its ID; Principal "*" is ["*", "*"], which only a Deny on every principal covers, and
+# another string (which IAM rejects) is a principal of no type, which only that covers too.
+_typed_principals(statement) := {["*", "*"]} if {
+	statement.raw.Principal == "*"
+} else := {["?", statement.raw.Principal]} if {
+	is_string(statement.raw.Principal)
+} else := {[type, _principal_id(type, lower(identifier))] |
+	is_object(statement.raw.Principal)
+	some type, identifiers in statement.raw.Principal
+	some identifier in _list(identifiers)
+	is_string(identifier)
+}
+
+_principal_id("AWS", identifier) := account if {
+	account := regex.find_all_string_submatch_n(`^arn:[^:]+:iam::([0-9]{12}):root$`, identifier, 1)[0][1]
+} else := identifier
+
+_principal_id(type, identifier) := identifier if type != "AWS"
+
+_principal_covered(principal, denied) if principal in denied
+
+_principal_covered([type, _], denied) if [type, "*"] in denied # every principal of that type
+
+_principal_covered(["AWS", identifier], denied) if {
+	["AWS", _account_of(identifier)] in denied
+}
+
+# _account_of is the account of an AWS principal identifier: an account ID, or an ARN's account part.
+_account_of(identifier) := identifier if {
+	regex.match(`^[0-9]{12}$`, identifier)
+} else := split(identifier, ":")[4] if {
+	startswith(identifier, "arn:")
+	count(split(identifier, ":")) >= 6
 }
 
 # --- conditions ----------------------------------------------------------------------
@@ -882,11 +922,13 @@ principal_condition(condition) if {
 # Bool {"aws:PrincipalIsAWSService": "false"}, which exempts AWS services. A positive condition on
 # a principal key selects the only principals the Deny hits, and is no exemption. A negated
 # aws:PrincipalOrgID or aws:PrincipalOrgPaths exempts every principal of the organization, and
-# is no exemption either.
+# is no exemption either, nor is a negated glob whose value matches every principal
+# (StringNotLike {"aws:PrincipalArn": "*"}).
 exemption(condition) if {
 	principal_condition(condition)
 	not condition.key in {"aws:principalorgid", "aws:principalorgpaths"}
 	trim_suffix(condition.operator, "IfExists") in _negated_operators
+	not exempts_every_principal(condition)
 }
 
 exemption(condition) if {
@@ -902,6 +944,22 @@ _negated_operators := {
 	"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike",
 	"ArnNotEquals", "ArnNotLike",
 }
+
+# exempts_every_principal holds for a negated glob condition (StringNotLike, ArnNotLike, ArnNotEquals)
+# on a key that every request carries, one of whose values matches every value of that key: the
+# principal ARN (arn:<partition>:iam::<account>:<name>), the account or the user id.
+exempts_every_principal(condition) if {
+	trim_suffix(condition.operator, "IfExists") in {"StringNotLike", "ArnNotLike", "ArnNotEquals"}
+	some value in condition.values
+	covers(value, _every_principal(condition.key, value))
+}
+
+# _every_principal is the target (see _type_target) of every value of an always-present principal key.
+_every_principal("aws:principalarn", value) := concat("", ["arn:", _partition_of(value), ":iam::\u0001:\u0001"])
+
+_every_principal("aws:principalaccount", _) := concat("", ["\u0003" | some _ in numbers.range(1, 12)]) # 12 digits
+
+_every_principal("aws:userid", _) := "\u0001"
 
 # negated_operator holds for an operator that is true when the value differs (any set form).
 negated_operator(operator) if regex.match(`^(For(All|Any)Values?:)?(StringNot|ArnNot)`, operator)
@@ -940,6 +998,16 @@ guard(statement, tracked) := {
 	restricts := {pair | some pair in candidates - blocks; _restricts(statement, recipient, pair)}
 	count(blocks | restricts) > 0
 }
+
+# any_guard is the broadest guard: a Deny of every action on every resource, for every principal, with
+# no condition. A policy unknown as a whole may hold it.
+any_guard := guard(
+	{
+		"index": 0, "raw": {"Effect": "Deny", "Action": "*", "Resource": "*", "Principal": "*"},
+		"effect": "Deny", "not_action": false, "patterns": ["*"], "conditioned": false,
+	},
+	facts.tracked_actions,
+)
 
 _guard_condition(condition) if condition.key == facts.recipient_key
 
@@ -1004,11 +1072,13 @@ _principal_scope(_, null)
 _principal_scope(_, allow) if {
 	allow != null
 	not "Principal" in object.keys(allow.raw)
+	not "NotPrincipal" in object.keys(allow.raw)
 }
 
 _principal_scope(deny, allow) if {
 	allow != null
-	"Principal" in object.keys(allow.raw)
+	some element in {"Principal", "NotPrincipal"}
+	element in object.keys(allow.raw)
 	principals_cover(deny, allow)
 }
 

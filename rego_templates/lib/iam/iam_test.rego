@@ -211,6 +211,31 @@ test_principals_cover if {
 	not iam.principals_cover(other, allow)
 }
 
+test_principals_cover_by_type_and_account if {
+	role := _statement({"Effect": "Allow", "Action": "ses:*", "Principal": {"AWS": "arn:aws:iam::111122223333:role/a"}})
+	account := _statement({"Effect": "Allow", "Action": "ses:*", "Principal": {"AWS": "111122223333"}})
+	root := _statement({"Effect": "Deny", "Action": "ses:*", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}})
+	iam.principals_cover(root, role) # an account covers its principals
+	iam.principals_cover(root, account) # an account ID and its root ARN name the same account
+	not iam.principals_cover(_statement(object.union(role.raw, {"Effect": "Deny"})), account)
+	services := _statement({"Effect": "Deny", "Action": "ses:*", "Principal": {"Service": "*"}})
+	not iam.principals_cover(services, role) # a Service "*" names no AWS principal
+	typed := _statement({"Effect": "Deny", "Action": "ses:*", "Principal": {"Service": "111122223333"}})
+	not iam.principals_cover(typed, account)
+	service := _statement({"Effect": "Allow", "Action": "ses:*", "Principal": {"Service": "ses.amazonaws.com"}})
+	not iam.principals_cover(root, service) # an account covers no service principal
+	iam.principals_cover(_statement({"Effect": "Deny", "Action": "ses:*", "Principal": {"Service": ["*"]}}), service)
+}
+
+test_principals_cover_not_principal_and_unknown_grantees if {
+	others := _statement({"Effect": "Allow", "Action": "ses:*", "NotPrincipal": {"AWS": "111122223333"}})
+	one := _statement({"Effect": "Deny", "Action": "ses:*", "Principal": {"AWS": "444455556666"}})
+	not iam.principals_cover(one, others) # NotPrincipal grants to everyone else
+	iam.principals_cover(_statement({"Effect": "Deny", "Action": "ses:*", "Principal": "*"}), others)
+	not iam.principals_cover(one, _statement({"Effect": "Allow", "Action": "ses:*", "Principal": "*"}))
+	iam.principals_cover(one, _statement({"Effect": "Allow", "Action": "ses:*", "Principal": {"AWS": []}})) # narrowest
+}
+
 # --- recipient conditions ----------------------------------------------------------------------------
 
 test_recipient_conditions_of_a_statement if {
@@ -339,6 +364,12 @@ test_exemptions if {
 	not iam.exemption(_condition("StringEquals", "aws:PrincipalTag/team", ["interns"])) # selects, not exempts
 	not iam.exemption(_condition("StringNotEquals", "aws:PrincipalOrgID", ["o-1"])) # exempts everyone
 	not iam.exemption(_condition("StringNotEquals", "aws:RequestedRegion", ["us-east-1"]))
+	not iam.exemption(_condition("StringNotLike", "aws:PrincipalArn", ["arn:aws:iam::*:role/a", "*"])) # everyone
+	not iam.exemption(_condition("ArnNotLikeIfExists", "aws:PrincipalArn", ["arn:aws:iam::*:*"]))
+	not iam.exemption(_condition("StringNotLike", "aws:PrincipalAccount", ["????????????"]))
+	iam.exemption(_condition("ArnNotLike", "aws:PrincipalArn", ["arn:aws:iam::111122223333:*"]))
+	iam.exemption(_condition("StringNotEquals", "aws:PrincipalArn", ["*"])) # exact: a literal star
+	iam.exemption(_condition("StringNotLike", "aws:PrincipalTag/dp:exclude:resource", ["*"])) # only the tagged
 	iam.negated_operator("ForAnyValue:StringNotLike")
 	not iam.negated_operator("StringLike")
 }

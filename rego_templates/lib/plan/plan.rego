@@ -120,6 +120,19 @@ _empty_inline_policy(inline) if {
 
 readable_policies := [policy | some policy in policies; policy.status == "ok"]
 
+# unknown_policies are the policies whose statements are unknown as a whole until apply: any Deny may
+# be among them, so each is the broadest possible guard in its scope (see possible_guards and
+# scp.possible_guards), beside its own SES-007.
+unknown_policies := [policy | some policy in policies; policy.statements_unknown == true]
+
+# unknown_expressions are the expressions an unknown policy depends on, for SES-007 messages.
+unknown_expressions(policy) := policy.expressions if {
+	is_array(policy.expressions)
+} else := [expression] if {
+	expression := policy.change.sesrego.unresolved[policy.attribute]
+	is_string(expression)
+} else := [sprintf("%s.%s", [policy.address, policy.attribute])]
+
 # scps are the readable service control policies; possible_scps those whose type is unknown.
 scps := [policy | some policy in readable_policies; policy.kind == "scp"; not policy.type_unknown]
 
@@ -236,6 +249,14 @@ possible_guards[scope] contains object.union(guard, {"policy_index": entry.polic
 	guard := iam.possible_guard(entry.statement, entry.tracked)
 	scope := guard_scope(entry.policy_index)
 	exprs := entry.statement.expressions
+}
+
+# An inline policy unknown as a whole may hold any Deny for its principal's other inline policies.
+possible_guards[scope] contains object.union(iam.any_guard, {"expressions": expressions}) if {
+	some policy in unknown_policies
+	policy.resource_type in _inline_policy_types
+	scope := policy_principal_key(policy)
+	expressions := {expression | some expression in unknown_expressions(policy)}
 }
 
 # possible_guards_for are the possible guards in scope of the readable policy at an index.
@@ -376,7 +397,11 @@ _read(change, path, attribute) := _decode(value) if {
 } else := _from_document(document) if {
 	_unknown(change, path)
 	document := _policy_document_for(change, path)
-} else := {"status": "unverifiable", "reason": _unknown_reason(change, path, attribute)}
+} else := object.union(_unverifiable(_unknown_reason(change, path, attribute)), {"statements_unknown": true}) if {
+	_unknown(change, path)
+} else := _unverifiable(_unknown_reason(change, path, attribute))
+
+_unverifiable(reason) := {"status": "unverifiable", "reason": reason}
 
 _unknown(change, path) if {
 	some n in numbers.range(1, count(path))
@@ -408,7 +433,7 @@ _from_marked(change, attribute, document) := object.union_n([
 ]) if {
 	normalized := iam.marked_normalize(document)
 	normalized.statements
-} else := {"status": "unverifiable", "reason": reason, "expressions": normalized.unknown} if {
+} else := object.union(_unverifiable(reason), {"expressions": normalized.unknown, "statements_unknown": true}) if {
 	normalized := iam.marked_normalize(document)
 	reason := sprintf("its statements depend on %s", [concat(", ", normalized.unknown)])
 } else := _from_normalized(iam.marked_normalize(document))
@@ -537,6 +562,8 @@ _from_document(document) := object.union(
 	parts := _document_parts(document)
 	normalized := iam.marked_normalize({"Statement": _merged(parts)})
 	normalized.statements
+} else := {"status": "unverifiable", "reason": _document_reason(document), "statements_unknown": true} if {
+	_document_unknown(document)
 } else := {"status": "unverifiable", "reason": _document_reason(document)}
 
 _document_reason(document) := sprintf(
@@ -854,18 +881,18 @@ principals_named[key] contains i if {
 # one role, user or group are evaluated together: its type and name, from the policy's
 # role/user/group argument or a reference to the principal in the configuration (or the
 # principal's address when its name is unknown); undefined when neither resolves.
-principal_key(index) := key if {
-	policy := readable_policies[index]
+principal_key(index) := policy_principal_key(readable_policies[index])
+
+# policy_principal_key is principal_key for a policy.
+policy_principal_key(policy) := key if {
 	policy.resource_type == "aws_iam_role"
 	name := object.get(policy.change.change, ["after", "name"], null)
 	key := _principal_key_of(policy.change.type, policy.change.address, name)
 } else := concat("/", [spec.type, name]) if {
-	policy := readable_policies[index]
 	spec := _principal_argument[policy.resource_type]
 	name := object.get(policy.change.change, ["after", spec.argument], null)
 	is_string(name)
 } else := _principal_key_of(change.type, change.address, object.get(change.change, ["after", "name"], null)) if {
-	policy := readable_policies[index]
 	spec := _principal_argument[policy.resource_type]
 	change := referenced_change(policy.change, [spec.argument], "managed", spec.type)
 	_kept(change)

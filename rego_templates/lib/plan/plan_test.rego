@@ -74,6 +74,22 @@ test_unverifiable_policies_say_why if {
 		"aws_iam_policy.missing": "it has no value in the plan",
 	}
 	plan.readable_policies == [] with input as _input(changes)
+	[unknown] := plan.unknown_policies with input as _input(changes) # only the one unknown until apply
+	unknown.address == "aws_iam_policy.later"
+	plan.unknown_expressions(unknown) == ["aws_iam_policy.later.policy"]
+}
+
+test_an_inline_policy_unknown_as_a_whole_may_guard_its_role if {
+	send := _change("aws_iam_role_policy.send", "aws_iam_role_policy", {"role": "app", "policy": _document([_send])})
+	later := object.union(_change("aws_iam_role_policy.later", "aws_iam_role_policy", {"role": "app"}), {
+		"change": {"after_unknown": {"policy": true}},
+		"sesrego": {"unresolved": {"policy": "var.guard"}},
+	})
+	[guard] := [g | some g in plan.possible_guards["aws_iam_role/app"]] with input as _input([send, later])
+	guard.expressions == {"var.guard"}
+	["ses:sendemail", "2"] in guard.blocks
+	verdict := plan.send_verdicts[0] with input as _input([send, later])
+	verdict == {"certain": set(), "possible": {["ses:sendemail", "1"], ["ses:sendemail", "2"]}}
 }
 
 test_deleted_and_data_resources_are_skipped if {

@@ -101,10 +101,20 @@ _possible_perimeter(statement) if {
 	iam.perimeter_statement(statement, plan.patterns)
 }
 
-possible_guards := [object.union(_covered(guard, policy), {"with_policy": with_policy}) |
-	some [policy, statement] in uncertain_statements
-	guard := _possible_guard(statement)
-	with_policy := object.get(statement, "marked", false) == false
+possible_guards := array.concat(
+	[object.union(_covered(guard, policy), {"with_policy": with_policy}) |
+		some [policy, statement] in uncertain_statements
+		guard := _possible_guard(statement)
+		with_policy := object.get(statement, "marked", false) == false
+	],
+	_unknown_policy_guards,
+)
+
+# An SCP unknown as a whole (or an organization policy of unknown type and content) may hold any Deny.
+# Its own SES-007 says so, so it adds no undecided item (see _uncertain_policies).
+_unknown_policy_guards := [object.union(_covered(iam.any_guard, policy), {"with_policy": false, "whole": true}) |
+	some policy in plan.unknown_policies
+	policy.kind == "scp"
 ]
 
 _possible_guard(statement) := iam.possible_guard(statement, iam.tracked_may(statement, plan.patterns)) if {
@@ -201,6 +211,7 @@ _uncertain_policies contains policy if {
 _uncertain_policies contains policy if {
 	some guard in possible_guards
 	count(guard.pairs) > 0
+	not guard.whole
 	policy := guard.policy
 }
 

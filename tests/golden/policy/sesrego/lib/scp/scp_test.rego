@@ -68,6 +68,18 @@ test_the_recommended_statements_cover_every_send_pair_and_the_admin_action if {
 	scp.admin_only_possibly_controlled with input as _input(changes)
 }
 
+test_an_scp_unknown_as_a_whole_may_hold_every_control if {
+	unknown := json.patch(_scp("aws_organizations_policy.ses", []), [
+		{"op": "remove", "path": "/change/after/content"},
+		{"op": "add", "path": "/change/after_unknown/content", "value": true},
+	])
+	changes := [_scp("aws_organizations_policy.perimeter", [_perimeter]), unknown]
+	scp.uncovered_send_actions == set() with input as _input(changes)
+	scp.admin_only_possibly_controlled with input as _input(changes)
+	not scp.admin_only_controlled with input as _input(changes)
+	count(scp.undecided) == 0 with input as _input(changes) # its own SES-007 says so
+}
+
 test_a_guard_limited_to_one_version_misses_the_other if {
 	changes := [_scp("aws_organizations_policy.ses", [_v1])]
 	[guard] := scp.guards with input as _input(changes)
