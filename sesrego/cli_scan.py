@@ -23,7 +23,7 @@ from pathlib import Path
 import click
 
 from .console import emit, environ, note, stdout_is_terminal, table_width, use_color
-from .errors import SesregoError
+from .errors import InputError, SesregoError
 from .formats import FORMATS
 from .plan import INPUT_TIMEOUT, MAX_INPUT_BYTES, MAX_POLICY_CHARS
 from .report import ScanReport
@@ -407,10 +407,35 @@ def _reader_options(params: Mapping, ctx: click.Context):
             raise click.BadParameter(f"{item!r}: expected NAME=VALUE", param_hint="--var")
         variables.append((name.strip(), value))
     return ReaderOptions(variables=tuple(variables), var_files=tuple(params["tf_var_files"]),
+                         var_file_texts=_piped_var_files(params),
                          environ={k: v for k, v in os.environ.items() if k.startswith("TF_VAR_")},
                          max_eval_steps=params["max_eval_steps"], max_value_bytes=params["max_value_bytes"],
                          max_input_bytes=min(params["max_input_bytes"], MAX_FILE_BYTES),
                          var_order=ctx.meta.get("sesrego.var_order", ()))
+
+
+def _piped_var_files(params: Mapping) -> tuple[tuple[str, str], ...]:
+    """The text of each --var-file that is a pipe or device (``<(sops -d x.tfvars)``), read once, as
+    Terraform reads it, under the input bounds: every root module scanned gets the same values."""
+    import stat
+
+    from .reading import read_file
+    from .terraform.options import MAX_FILE_BYTES
+
+    out = []
+    for path in dict.fromkeys(str(p) for p in params["tf_var_files"]):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            continue  # the reader reports it for each root module
+        if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+            data = read_file(path, limit=min(params["max_input_bytes"], MAX_FILE_BYTES),
+                             timeout=params["input_timeout"], what="--var-file")
+            try:
+                out.append((path, data.decode("utf-8-sig")))
+            except UnicodeDecodeError:
+                raise InputError("cannot read the --var-file: not UTF-8 text", path=path) from None
+    return tuple(out)
 
 
 def _progress(params: Mapping):

@@ -176,9 +176,13 @@ def _from_text(name: str, variable: _Declared, text: str, where: str):
 def _apply_file(path: Path, declared: dict, values: dict, warnings: list[str], options: ReaderOptions,
                 given: bool = False) -> None:
     name = display(path)
-    if given and not path.is_file():
+    texts = dict(options.var_file_texts) if given else {}
+    if str(path) in texts:
+        text = texts[str(path)]
+    elif given and not os.path.lexists(path):
         raise InputError("cannot read the --var-file: no such file", path=name)
-    text = read_text(path, options.max_input_bytes)
+    else:
+        text = read_text(path, options.max_input_bytes)
     for variable, value, line in _assignments(name, text):
         if variable not in declared:
             warnings.append(f'{name}:{line}: value for undeclared variable "{variable}" (the root module declares '
