@@ -421,6 +421,26 @@ def test_strip_markers_in_template_files_and_json_strings_strip_one_line_as_terr
     assert inputs(plan)["terraform_data.a"][0] == "xb|\n\n  z|\nx  y\n"
 
 
+def test_a_byte_order_mark_opening_a_template_file_is_dropped_as_terraform_drops_it(tmp_path):
+    """A template saved by a Windows editor: templatefile() drops its leading BOM (so a lone ``${1}`` stays a
+    number and a policy stays JSON); file() keeps it, and a BOM inside the text stays."""
+    (tmp_path / "lone.tpl").write_bytes(b"\xef\xbb\xbf${1}")
+    (tmp_path / "policy.json.tpl").write_bytes(b'\xef\xbb\xbf{"a": "${x}"}')
+    (tmp_path / "inside.tpl").write_bytes(b"a\xef\xbb\xbfb${x}")
+    write(tmp_path, {"main.tf": """
+        resource "terraform_data" "a" {
+          input = [templatefile("lone.tpl", {}), jsondecode(templatefile("policy.json.tpl", { x = 1 })),
+                   templatefile("inside.tpl", { x = 1 }), file("lone.tpl")]
+        }
+    """})
+    plan = terraform_plan(tmp_path)
+    assert isinstance(plan, dict), plan
+    result = ours(tmp_path)
+    assert result.error is None, result.error.located()
+    assert inputs(result.plan) == inputs(plan)
+    assert inputs(plan)["terraform_data.a"] == [1, {"a": "1"}, "a\ufeffb1", "\ufeff${1}"]
+
+
 # --- module calls, overrides of count and for_each, nullable, validation, tfvars files ----------------
 
 
