@@ -310,13 +310,29 @@ def _not_an_input(path: Path, params: Mapping) -> None:
         files += [str(found)] if found is not None else []
     directories = [p for p in params["paths"] if p != "-" and os.path.isdir(p)] + \
         ([params["tf_dir"]] if params["tf_dir"] else [])
-    files += [p for p in params["paths"] if p != "-" and p not in directories]
+    scanned = [p for p in params["paths"] if p != "-" and p not in directories]
+    files += scanned
+    directories += _modules_of_files(scanned, params)
     target = identity(path)
     if any(os.path.lexists(p) and identity(p) == target for p in files):
         raise SesregoError("is also an input of this scan; the output would replace it", path=path)
     if path.name.endswith(_CONFIGURATION_SUFFIXES) and any(inside(path, d) for d in directories):
         raise SesregoError("is a Terraform file in a directory this scan reads; write the report elsewhere",
                            path=path)
+
+
+def _modules_of_files(paths: list, params: Mapping) -> list[str]:
+    """The directories read for files scanned: a .tf file's module, and a plan's own directory when it
+    holds configuration (its annotations) and --tf-dir does not name another."""
+    from .tfinputs import holds_configuration
+
+    out = []
+    for path in paths:
+        directory = os.path.dirname(path) or "."
+        if str(path).endswith(_CONFIGURATION_SUFFIXES[:2]) or (
+                not params["tf_dir"] and holds_configuration(Path(directory))):
+            out.append(directory)
+    return out
 
 
 def _policies(params: Mapping):
