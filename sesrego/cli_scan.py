@@ -424,7 +424,8 @@ def _reader_options(params: Mapping, ctx: click.Context):
         variables.append((name.strip(), value))
     return ReaderOptions(variables=tuple(variables), var_files=tuple(params["tf_var_files"]),
                          var_file_texts=_piped_var_files(params),
-                         environ={k: v for k, v in os.environ.items() if k.startswith("TF_VAR_")},
+                         environ={k: v for k, v in os.environ.items()
+                                  if k.startswith("TF_VAR_") or k == "TF_WORKSPACE"},
                          max_eval_steps=params["max_eval_steps"], max_value_bytes=params["max_value_bytes"],
                          max_input_bytes=min(params["max_input_bytes"], MAX_FILE_BYTES),
                          var_order=ctx.meta.get("sesrego.var_order", ()))

@@ -136,3 +136,17 @@ def test_a_var_file_pipe_nobody_writes_to_is_one_error(config, tmp_path_factory)
     assert result.exit_code == 2, result.output
     [line] = [line for line in result.stderr.splitlines() if line.startswith(("error:", "Error:"))]
     assert str(fifo) in line and "within 0.05 seconds" in line and "Traceback" not in result.output
+
+
+def test_the_workspace_terraform_would_select_is_read(tmp_path):
+    """``count = terraform.workspace == "prod" ? 1 : 0``: with TF_WORKSPACE=prod, as in the CI run, it is checked."""
+    (tmp_path / "main.tf").write_text(textwrap.dedent("""
+        resource "aws_iam_policy" "p" {
+          count  = terraform.workspace == "prod" ? 1 : 0
+          policy = jsonencode({ Statement = [{ Effect = "Allow", Action = "ses:SendEmail", Resource = "*" }] })
+        }
+    """))
+    _, report = run(str(tmp_path), env={"TF_WORKSPACE": ""})
+    assert rules(report) == set()
+    _, report = run(str(tmp_path), env={"TF_WORKSPACE": "prod"})
+    assert rules(report) == {"SES-001"}

@@ -35,13 +35,14 @@ def write(directory: Path, files: dict[str, str]) -> Path:
     return directory
 
 
-def terraform(directory: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def terraform(directory: Path, *args: str, env: dict | None = None, input: str | None = None,
+              ) -> subprocess.CompletedProcess:
     config = directory.parent / f"{directory.name}.terraformrc"
     config.write_text("")
     environment = {key: value for key, value in os.environ.items() if not key.startswith("TF_")}
     environment.update({"TF_CLI_CONFIG_FILE": str(config), "TF_IN_AUTOMATION": "1", **(env or {})})
     return subprocess.run([TERRAFORM, *args], cwd=directory, env=environment, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, input=input)
 
 
 def terraform_plan(directory: Path, *args: str, env: dict | None = None) -> dict | str:
@@ -439,6 +440,33 @@ def test_a_byte_order_mark_opening_a_template_file_is_dropped_as_terraform_drops
     assert result.error is None, result.error.located()
     assert inputs(result.plan) == inputs(plan)
     assert inputs(plan)["terraform_data.a"] == [1, {"a": "1"}, "a\ufeffb1", "\ufeff${1}"]
+
+
+@pytest.mark.parametrize(("environment", "env", "expected"), [
+    (None, {}, "default"), ("staging\n", {}, "staging"), ("staging\n", {"TF_WORKSPACE": "prod"}, "prod"),
+    (None, {"TF_WORKSPACE": "prod"}, "prod"),
+])
+def test_terraform_workspace_is_the_one_terraform_selects(tmp_path, environment, env, expected):
+    """TF_WORKSPACE, else the workspace `terraform workspace select` wrote to .terraform/environment."""
+    write(tmp_path, {"main.tf": """
+        resource "terraform_data" "a" {
+          count = terraform.workspace == "prod" ? 1 : 0
+          input = terraform.workspace
+        }
+
+        resource "terraform_data" "b" {
+          input = terraform.workspace
+        }
+    """})
+    if environment is not None:
+        (tmp_path / ".terraform").mkdir()
+        (tmp_path / ".terraform" / "environment").write_text(environment)
+    proc = terraform(tmp_path, "console", "-no-color", env=env, input="terraform.workspace")
+    assert proc.stdout.strip() == json.dumps(expected), proc.stderr
+    result = ours(tmp_path, ReaderOptions(environ=env))
+    assert result.error is None, result.error.located()
+    assert inputs(result.plan) == {"terraform_data.b": expected, **({"terraform_data.a[0]": "prod"}
+                                                                    if expected == "prod" else {})}
 
 
 # --- module calls, overrides of count and for_each, nullable, validation, tfvars files ----------------

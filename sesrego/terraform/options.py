@@ -32,8 +32,8 @@ class ReaderOptions:
     ``variables`` are ``--var NAME=VALUE`` as ``(NAME, VALUE)`` pairs and ``var_files`` the
     ``--var-file`` paths, each in command-line order. ``var_order`` says how the two interleave
     on the command line (one ``"var"`` or ``"var-file"`` per entry, in order); without it the
-    files come first. ``environ`` is where ``TF_VAR_<name>`` values are read from (the reader
-    never reads the process environment itself; the command line passes it). ``var_file_texts``
+    files come first. ``environ`` is where ``TF_VAR_<name>`` values and ``TF_WORKSPACE`` are read
+    from (the reader never reads the process environment itself; the command line passes it). ``var_file_texts``
     holds, by path, the text of each ``--var-file`` that is a pipe (``<(sops -d x.tfvars)``): a pipe
     can be read only once, so the command line reads it before the scan, for every root module.
     """

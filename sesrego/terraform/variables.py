@@ -96,6 +96,18 @@ def root_values(module: Module, options: ReaderOptions) -> tuple[dict[str, objec
     return values, warnings
 
 
+def workspace(directory: Path, options: ReaderOptions) -> str:
+    """``terraform.workspace`` as Terraform selects it: ``TF_WORKSPACE``, else the workspace ``terraform
+    workspace select`` wrote to ``.terraform/environment``, else ``default``."""
+    name = options.environ.get("TF_WORKSPACE")
+    if name:
+        return name
+    path = directory / ".terraform" / "environment"
+    if not path.is_file():
+        return "default"
+    return read_text(path, options.max_input_bytes).strip() or "default"
+
+
 def _is_directory(entry) -> bool:
     try:
         return entry.is_dir(follow_symlinks=False)
