@@ -469,6 +469,30 @@ def test_terraform_workspace_is_the_one_terraform_selects(tmp_path, environment,
                                                                     if expected == "prod" else {})}
 
 
+def test_identifiers_are_unicode_as_in_terraform(tmp_path):
+    """HCL identifiers are Unicode (ID_Start, then ID_Continue or '-'): a local named in German is valid."""
+    write(tmp_path, {"main.tf": """
+        locals {
+          empfänger-liste = ["*@example.com"]
+          _ß2             = "x"
+        }
+
+        resource "terraform_data" "größe" {
+          input = [local.empfänger-liste, local._ß2,
+                   "%{ for schlüssel, wert in { a = 1 } }${schlüssel}${wert}%{ endfor }"]
+        }
+    """})
+    plan = terraform_plan(tmp_path)
+    assert isinstance(plan, dict), plan
+    result = ours(tmp_path)
+    assert result.error is None, result.error.located()
+    assert inputs(result.plan) == inputs(plan) == {"terraform_data.größe": [["*@example.com"], "x", "a1"]}
+    for bad in ("2ä = 1", "-ä = 1", "ä€ = 1"):  # a digit or '-' first, a symbol inside: errors in both
+        write(tmp_path, {"main.tf": f"locals {{\n  {bad}\n}}\n"})
+        assert not isinstance(terraform_plan(tmp_path), dict), bad
+        assert ours(tmp_path).error is not None, bad
+
+
 # --- module calls, overrides of count and for_each, nullable, validation, tfvars files ----------------
 
 
