@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 
 from .console import emit, environ, note, stdout_is_terminal, table_width, use_color
-from .errors import SesregoError
+from .errors import InputError, SesregoError
 from .formats import FORMATS
 from .plan import INPUT_TIMEOUT, MAX_INPUT_BYTES, MAX_POLICY_CHARS
 from .report import ScanReport
@@ -311,13 +311,29 @@ def _not_an_input(path: Path, params: Mapping) -> None:
         files += [str(found)] if found is not None else []
     directories = [p for p in params["paths"] if p != "-" and os.path.isdir(p)] + \
         ([params["tf_dir"]] if params["tf_dir"] else [])
-    files += [p for p in params["paths"] if p != "-" and p not in directories]
+    scanned = [p for p in params["paths"] if p != "-" and p not in directories]
+    files += scanned
+    directories += _modules_of_files(scanned, params)
     target = identity(path)
     if any(os.path.lexists(p) and identity(p) == target for p in files):
         raise SesregoError("is also an input of this scan; the output would replace it", path=path)
     if path.name.endswith(_CONFIGURATION_SUFFIXES) and any(inside(path, d) for d in directories):
         raise SesregoError("is a Terraform file in a directory this scan reads; write the report elsewhere",
                            path=path)
+
+
+def _modules_of_files(paths: list, params: Mapping) -> list[str]:
+    """The directories read for files scanned: a .tf file's module, and a plan's own directory when it
+    holds configuration (its annotations) and --tf-dir does not name another."""
+    from .tfinputs import holds_configuration
+
+    out = []
+    for path in paths:
+        directory = os.path.dirname(path) or "."
+        if str(path).endswith(_CONFIGURATION_SUFFIXES[:2]) or (
+                not params["tf_dir"] and holds_configuration(Path(directory))):
+            out.append(directory)
+    return out
 
 
 def _policies(params: Mapping):
@@ -409,10 +425,36 @@ def _reader_options(params: Mapping, ctx: click.Context):
             raise click.BadParameter(f"{item!r}: expected NAME=VALUE", param_hint="--var")
         variables.append((name.strip(), value))
     return ReaderOptions(variables=tuple(variables), var_files=tuple(params["tf_var_files"]),
-                         environ={k: v for k, v in os.environ.items() if k.startswith("TF_VAR_")},
+                         var_file_texts=_piped_var_files(params),
+                         environ={k: v for k, v in os.environ.items()
+                                  if k.startswith("TF_VAR_") or k == "TF_WORKSPACE"},
                          max_eval_steps=params["max_eval_steps"], max_value_bytes=params["max_value_bytes"],
                          max_input_bytes=min(params["max_input_bytes"], MAX_FILE_BYTES),
                          var_order=ctx.meta.get("sesrego.var_order", ()))
+
+
+def _piped_var_files(params: Mapping) -> tuple[tuple[str, str], ...]:
+    """The text of each --var-file that is a pipe or device (``<(sops -d x.tfvars)``), read once, as
+    Terraform reads it, under the input bounds: every root module scanned gets the same values."""
+    import stat
+
+    from .reading import read_file
+    from .terraform.options import MAX_FILE_BYTES
+
+    out = []
+    for path in dict.fromkeys(str(p) for p in params["tf_var_files"]):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            continue  # the reader reports it for each root module
+        if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+            data = read_file(path, limit=min(params["max_input_bytes"], MAX_FILE_BYTES),
+                             timeout=params["input_timeout"], what="--var-file")
+            try:
+                out.append((path, data.decode("utf-8-sig")))
+            except UnicodeDecodeError:
+                raise InputError("cannot read the --var-file: not UTF-8 text", path=path) from None
+    return tuple(out)
 
 
 def _progress(params: Mapping):

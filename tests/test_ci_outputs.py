@@ -396,6 +396,27 @@ def test_an_output_never_replaces_an_input_however_it_is_named(workspace):
                                     ".sesrego.yaml", "--soft-fail"]).exit_code == 0
 
 
+def test_an_output_never_replaces_a_file_of_the_module_of_a_file_or_plan_scanned(workspace):
+    """A .tf file scanned alone is read with its directory, and so is the directory of a plan that holds .tf
+    files: the tfvars and .tf files there are inputs too, and no report replaces them."""
+    import shutil
+
+    (workspace / "infra" / "terraform.tfvars").write_text('x = "the user\'s own"\n')
+    shutil.copy(workspace / "plans" / "plan.json", workspace / "infra" / "plan.json")
+    before = {p: p.read_bytes() for p in workspace.rglob("*") if p.is_file()}
+    for args in (["infra/main.tf", "-o", "infra/terraform.tfvars"],
+                 ["infra/main.tf", "--report", "json=infra/override.tf"],
+                 ["infra/plan.json", "-o", "infra/terraform.tfvars"],
+                 ["infra/plan.json", "-o", "infra/x.auto.tfvars.json"]):
+        result = CliRunner().invoke(cli, ["scan", "-j", "1", *args])
+        assert result.exit_code == 2 and result.stderr.count("Error:") == 1, (args, result.output)
+        assert "directory this scan reads" in result.stderr, (args, result.output)
+    assert {p: p.read_bytes() for p in workspace.rglob("*") if p.is_file()} == before
+    # Beside a plan whose directory holds no configuration, or outside the module, such names are fine.
+    assert run("plans/plan.json", "-o", "plans/report.tfvars", "--soft-fail").exit_code == 0
+    assert run("infra/main.tf", "-o", "report.tf", "--soft-fail").exit_code == 0
+
+
 def test_an_unreadable_input_is_named_once_wherever_the_report_goes(workspace):
     (workspace / "broken.json").write_text("{")
     error = "broken.json:1:2: not valid JSON"

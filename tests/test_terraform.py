@@ -226,6 +226,116 @@ def test_policy_document_source_and_override_documents(tmp_path):
         ("Send", "ses:SendRawEmail"), ("Read", "ses:GetSendQuota"), (None, "ses:ListIdentities")]
 
 
+def test_policy_document_replaces_ampersand_variables_as_the_provider_does(tmp_path):
+    """The provider writes ``&{aws:username}`` as ``${aws:username}`` in resources, principals and condition
+    values (not in actions), so that HCL needs no ``$${``; version 2008-10-17 has no policy variables."""
+    result = one(tmp_path, """
+        data "aws_iam_policy_document" "d" {
+          statement {
+            actions   = ["ses:SendEmail", "ses:&{x}"]
+            resources = ["arn:aws:ses:*:*:identity/&{aws:username}.example.com"]
+            principals {
+              type        = "AWS"
+              identifiers = ["arn:aws:iam::1:user/&{aws:username}"]
+            }
+            condition {
+              test     = "ForAllValues:StringLike"
+              variable = "ses:Recipients"
+              values   = ["&{aws:username}@example.com", "ops@example.com"]
+            }
+          }
+        }
+
+        data "aws_iam_policy_document" "old" {
+          version = "2008-10-17"
+          statement {
+            actions   = ["ses:SendEmail"]
+            resources = ["arn:aws:ses:*:*:identity/&{aws:username}"]
+          }
+        }
+
+        resource "aws_iam_policy" "p" {
+          policy = data.aws_iam_policy_document.d.json
+        }
+
+        resource "aws_iam_policy" "old" {
+          policy = data.aws_iam_policy_document.old.json
+        }
+    """)
+    [statement] = policy(result, "aws_iam_policy.p")["Statement"]
+    assert statement["Action"] == ["ses:SendEmail", "ses:&{x}"]
+    assert statement["Resource"] == "arn:aws:ses:*:*:identity/${aws:username}.example.com"
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::1:user/${aws:username}"}
+    assert statement["Condition"]["ForAllValues:StringLike"]["ses:Recipients"] == [
+        "${aws:username}@example.com", "ops@example.com"]
+    old = changes(result)["aws_iam_policy.old"]
+    assert old["change"]["after_unknown"] == {"policy": True}
+    assert "&{" in old["sesrego"]["explain"][old["sesrego"]["unresolved"]["policy"]]
+
+
+@pytest.mark.parametrize("blocks,sources", [
+    (["A", "A"], []),  # two statement blocks with one sid
+    ([], [["A"], ["A"]]),  # the same sid in two source documents
+    ([], [["A", "A"]]),  # or twice in one
+])
+def test_policy_document_duplicate_sids_the_provider_rejects_are_unverifiable(tmp_path, blocks, sources):
+    statement = """
+          statement {{
+            sid       = "{}"
+            actions   = ["ses:SendEmail"]
+            resources = ["*"]
+          }}"""
+    documents = ", ".join(
+        "jsonencode({ Statement = [%s] })" % ", ".join(
+            '{ Sid = "%s", Effect = "Allow", Action = "ses:GetSendQuota", Resource = "*" }' % sid for sid in sids)
+        for sids in sources)
+    result = one(tmp_path, f"""
+        data "aws_iam_policy_document" "d" {{
+          source_policy_documents = [{documents}]
+          {"".join(statement.format(sid) for sid in blocks)}
+        }}
+
+        resource "aws_iam_policy" "p" {{
+          policy = data.aws_iam_policy_document.d.json
+        }}
+    """)
+    change = changes(result)["aws_iam_policy.p"]
+    assert change["change"]["after_unknown"] == {"policy": True}
+    assert "duplicate Sid (A)" in change["sesrego"]["explain"][change["sesrego"]["unresolved"]["policy"]]
+
+
+def test_policy_document_sids_may_repeat_where_the_provider_allows_it(tmp_path):
+    """Empty sids repeat freely; a block's sid replaces a source document's statement of that sid."""
+    result = one(tmp_path, """
+        data "aws_iam_policy_document" "d" {
+          source_policy_documents = [jsonencode({ Statement = [
+            { Sid = "A", Effect = "Allow", Action = "ses:GetSendQuota", Resource = "*" },
+            { Effect = "Allow", Action = "ses:ListIdentities", Resource = "*" }] })]
+          statement {
+            sid       = "A"
+            actions   = ["ses:SendEmail"]
+            resources = ["*"]
+          }
+          statement {
+            actions   = ["ses:SendRawEmail"]
+            resources = ["*"]
+          }
+          statement {
+            sid       = ""
+            actions   = ["ses:SendRawEmail"]
+            resources = ["*"]
+          }
+        }
+
+        resource "aws_iam_policy" "p" {
+          policy = data.aws_iam_policy_document.d.json
+        }
+    """)
+    statements = policy(result, "aws_iam_policy.p")["Statement"]
+    assert [(s.get("Sid"), s["Action"]) for s in statements] == [
+        ("A", "ses:SendEmail"), (None, "ses:ListIdentities"), (None, "ses:SendRawEmail"), (None, "ses:SendRawEmail")]
+
+
 def test_dynamic_blocks_are_expanded(tmp_path):
     result = one(tmp_path, """
         locals {

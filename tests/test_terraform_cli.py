@@ -100,3 +100,53 @@ def test_a_tf_json_file_on_the_command_line_is_scanned_as_configuration(tmp_path
     result, report = run(str(tmp_path / "main.tf.json"))
     assert result.exit_code == 0, result.output
     assert rules(report) == {"SES-001"}
+
+
+def test_a_var_file_from_a_pipe_is_read_once_for_every_root(config, tmp_path_factory):
+    """``--var-file <(sops -d prod.tfvars)``: Terraform reads a FIFO; so does the scan, once, for every root."""
+    import contextlib
+    import os
+    import shutil
+    import threading
+
+    other = tmp_path_factory.mktemp("other")
+    shutil.copy(config / "main.tf", other / "main.tf")
+    fifo = tmp_path_factory.mktemp("fd") / "63"
+    os.mkfifo(fifo)
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError):
+            fifo.write_text('recipients = ["*"]\n')
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    result, report = run(str(config), str(other), "--var-file", str(fifo), "--input-timeout", "10")
+    if writer.is_alive():  # the scan never opened the pipe: let the writer finish
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+    writer.join()
+    assert result.exit_code == 1, result.output
+    assert [finding["rule_id"] for finding in report["findings"]] == ["SES-002", "SES-002"]
+
+
+def test_a_var_file_pipe_nobody_writes_to_is_one_error(config, tmp_path_factory):
+    import os
+
+    fifo = tmp_path_factory.mktemp("fd") / "63"
+    os.mkfifo(fifo)
+    result, _ = run(str(config), "--var-file", str(fifo), "--input-timeout", "0.05")
+    assert result.exit_code == 2, result.output
+    [line] = [line for line in result.stderr.splitlines() if line.startswith(("error:", "Error:"))]
+    assert str(fifo) in line and "within 0.05 seconds" in line and "Traceback" not in result.output
+
+
+def test_the_workspace_terraform_would_select_is_read(tmp_path):
+    """``count = terraform.workspace == "prod" ? 1 : 0``: with TF_WORKSPACE=prod, as in the CI run, it is checked."""
+    (tmp_path / "main.tf").write_text(textwrap.dedent("""
+        resource "aws_iam_policy" "p" {
+          count  = terraform.workspace == "prod" ? 1 : 0
+          policy = jsonencode({ Statement = [{ Effect = "Allow", Action = "ses:SendEmail", Resource = "*" }] })
+        }
+    """))
+    _, report = run(str(tmp_path), env={"TF_WORKSPACE": ""})
+    assert rules(report) == set()
+    _, report = run(str(tmp_path), env={"TF_WORKSPACE": "prod"})
+    assert rules(report) == {"SES-001"}

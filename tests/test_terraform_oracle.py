@@ -35,13 +35,14 @@ def write(directory: Path, files: dict[str, str]) -> Path:
     return directory
 
 
-def terraform(directory: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def terraform(directory: Path, *args: str, env: dict | None = None, input: str | None = None,
+              ) -> subprocess.CompletedProcess:
     config = directory.parent / f"{directory.name}.terraformrc"
     config.write_text("")
     environment = {key: value for key, value in os.environ.items() if not key.startswith("TF_")}
     environment.update({"TF_CLI_CONFIG_FILE": str(config), "TF_IN_AUTOMATION": "1", **(env or {})})
     return subprocess.run([TERRAFORM, *args], cwd=directory, env=environment, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, input=input)
 
 
 def terraform_plan(directory: Path, *args: str, env: dict | None = None) -> dict | str:
@@ -419,6 +420,77 @@ def test_strip_markers_in_template_files_and_json_strings_strip_one_line_as_terr
     assert result.error is None, result.error.located()
     assert inputs(result.plan) == inputs(plan)
     assert inputs(plan)["terraform_data.a"][0] == "xb|\n\n  z|\nx  y\n"
+
+
+def test_a_byte_order_mark_opening_a_template_file_is_dropped_as_terraform_drops_it(tmp_path):
+    """A template saved by a Windows editor: templatefile() drops its leading BOM (so a lone ``${1}`` stays a
+    number and a policy stays JSON); file() keeps it, and a BOM inside the text stays."""
+    (tmp_path / "lone.tpl").write_bytes(b"\xef\xbb\xbf${1}")
+    (tmp_path / "policy.json.tpl").write_bytes(b'\xef\xbb\xbf{"a": "${x}"}')
+    (tmp_path / "inside.tpl").write_bytes(b"a\xef\xbb\xbfb${x}")
+    write(tmp_path, {"main.tf": """
+        resource "terraform_data" "a" {
+          input = [templatefile("lone.tpl", {}), jsondecode(templatefile("policy.json.tpl", { x = 1 })),
+                   templatefile("inside.tpl", { x = 1 }), file("lone.tpl")]
+        }
+    """})
+    plan = terraform_plan(tmp_path)
+    assert isinstance(plan, dict), plan
+    result = ours(tmp_path)
+    assert result.error is None, result.error.located()
+    assert inputs(result.plan) == inputs(plan)
+    assert inputs(plan)["terraform_data.a"] == [1, {"a": "1"}, "a\ufeffb1", "\ufeff${1}"]
+
+
+@pytest.mark.parametrize(("environment", "env", "expected"), [
+    (None, {}, "default"), ("staging\n", {}, "staging"), ("staging\n", {"TF_WORKSPACE": "prod"}, "prod"),
+    (None, {"TF_WORKSPACE": "prod"}, "prod"),
+])
+def test_terraform_workspace_is_the_one_terraform_selects(tmp_path, environment, env, expected):
+    """TF_WORKSPACE, else the workspace `terraform workspace select` wrote to .terraform/environment."""
+    write(tmp_path, {"main.tf": """
+        resource "terraform_data" "a" {
+          count = terraform.workspace == "prod" ? 1 : 0
+          input = terraform.workspace
+        }
+
+        resource "terraform_data" "b" {
+          input = terraform.workspace
+        }
+    """})
+    if environment is not None:
+        (tmp_path / ".terraform").mkdir()
+        (tmp_path / ".terraform" / "environment").write_text(environment)
+    proc = terraform(tmp_path, "console", "-no-color", env=env, input="terraform.workspace")
+    assert proc.stdout.strip() == json.dumps(expected), proc.stderr
+    result = ours(tmp_path, ReaderOptions(environ=env))
+    assert result.error is None, result.error.located()
+    assert inputs(result.plan) == {"terraform_data.b": expected, **({"terraform_data.a[0]": "prod"}
+                                                                    if expected == "prod" else {})}
+
+
+def test_identifiers_are_unicode_as_in_terraform(tmp_path):
+    """HCL identifiers are Unicode (ID_Start, then ID_Continue or '-'): a local named in German is valid."""
+    write(tmp_path, {"main.tf": """
+        locals {
+          empfänger-liste = ["*@example.com"]
+          _ß2             = "x"
+        }
+
+        resource "terraform_data" "größe" {
+          input = [local.empfänger-liste, local._ß2,
+                   "%{ for schlüssel, wert in { a = 1 } }${schlüssel}${wert}%{ endfor }"]
+        }
+    """})
+    plan = terraform_plan(tmp_path)
+    assert isinstance(plan, dict), plan
+    result = ours(tmp_path)
+    assert result.error is None, result.error.located()
+    assert inputs(result.plan) == inputs(plan) == {"terraform_data.größe": [["*@example.com"], "x", "a1"]}
+    for bad in ("2ä = 1", "-ä = 1", "ä€ = 1"):  # a digit or '-' first, a symbol inside: errors in both
+        write(tmp_path, {"main.tf": f"locals {{\n  {bad}\n}}\n"})
+        assert not isinstance(terraform_plan(tmp_path), dict), bad
+        assert ours(tmp_path).error is not None, bad
 
 
 # --- module calls, overrides of count and for_each, nullable, validation, tfvars files ----------------

@@ -460,7 +460,7 @@ class Evaluator:
         if name == "path" and attribute in ("module", "root", "cwd"):
             return instance.path_value(attribute), 1, False
         if name == "terraform" and attribute in ("workspace", "applying"):
-            return ("default" if attribute == "workspace" else False), 1, False
+            return (instance.context.workspace if attribute == "workspace" else False), 1, False
         if name == "ephemeral" and attribute is not None:
             return Unknown(f"ephemeral.{attribute}", "an ephemeral resource: its values exist only while Terraform "
                                                      "runs and are never in a plan"), 1, True

@@ -73,7 +73,7 @@ def call(name: str, evaluator, nodes: list, text: str):
     if not isinstance(variables, dict):
         return Invalid(text, "templatefile() needs an object of template variables")
     try:
-        nodes_ = parse_text(content, str(target), 1)
+        nodes_ = parse_text(content.removeprefix("\ufeff"), str(target), 1)  # HCL drops a leading BOM
     except Fail as exc:
         return Invalid(text, str(exc))
     from .evaluate import Scope, evaluate

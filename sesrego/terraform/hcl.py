@@ -34,6 +34,8 @@ _TERRAFORM_RULES = (
     ("interpolation: INTERP_START expression RBRACE",
      "interpolation: INTERP_START STRIP_MARKER? expression STRIP_MARKER? RBRACE"),
     ("!unary_op : (MINUS | NOT) expr_term", "!unary_op : (MINUS | NOT) (expr_term | unary_op)"),
+    # Identifiers are Unicode (a letter or '_', then letters, digits, '_' or '-'), not ASCII only.
+    ("NAME : /[a-zA-Z_][a-zA-Z0-9_-]*/", r"NAME : /[^\W\d][\w-]*/"),
 )
 
 

@@ -40,7 +40,7 @@ class Context:
     """What one root module's evaluation shares: files, options, caps, the scanned tree, what it read."""
 
     def __init__(self, loader: Loader, options: ReaderOptions, manifest: Manifest, tree: Path,
-                 root: Module, root_values: dict) -> None:
+                 root: Module, root_values: dict, workspace: str = "default") -> None:
         self.loader = loader
         self.options = options
         self.budget = Budget(options.max_eval_steps, options.max_value_bytes, MAX_VALUE_DEPTH)
@@ -48,6 +48,7 @@ class Context:
         self.tree = resolved(tree)
         self.root_directory = root.directory
         self.root_values = root_values
+        self.workspace = workspace  # terraform.workspace
         self.deps: list[set] = []
         self.instantiated: set[Path] = set()
 

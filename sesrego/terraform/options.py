@@ -32,8 +32,10 @@ class ReaderOptions:
     ``variables`` are ``--var NAME=VALUE`` as ``(NAME, VALUE)`` pairs and ``var_files`` the
     ``--var-file`` paths, each in command-line order. ``var_order`` says how the two interleave
     on the command line (one ``"var"`` or ``"var-file"`` per entry, in order); without it the
-    files come first. ``environ`` is where ``TF_VAR_<name>`` values are read from (the reader
-    never reads the process environment itself; the command line passes it).
+    files come first. ``environ`` is where ``TF_VAR_<name>`` values and ``TF_WORKSPACE`` are read
+    from (the reader never reads the process environment itself; the command line passes it). ``var_file_texts``
+    holds, by path, the text of each ``--var-file`` that is a pipe (``<(sops -d x.tfvars)``): a pipe
+    can be read only once, so the command line reads it before the scan, for every root module.
     """
 
     variables: tuple[tuple[str, str], ...] = ()
@@ -43,6 +45,7 @@ class ReaderOptions:
     max_value_bytes: int = MAX_VALUE_BYTES
     max_input_bytes: int = MAX_FILE_BYTES
     var_order: tuple[str, ...] = ()
+    var_file_texts: tuple[tuple[str, str], ...] = ()
 
     def command_line(self) -> list[tuple[str, str]]:
         """``--var``/``--var-file`` as ``("var", "NAME=VALUE")``/``("var-file", PATH)``, in command-line order."""

@@ -2,7 +2,10 @@
 
 The provider's rules: ``effect`` defaults to ``Allow``; a list of one value becomes a string;
 principals of the same type merge; ``source_policy_documents`` come first and statements with the
-same ``sid`` replace theirs, ``override_policy_documents`` replace by ``sid`` last.
+same ``sid`` replace theirs, ``override_policy_documents`` replace by ``sid`` last. A ``sid`` given
+twice among the ``statement`` blocks, or among the source documents, is an error. ``&{`` in
+resources, principals and condition values is written ``${`` (an IAM policy variable that HCL
+needs no escape for), and is an error in a version ``2008-10-17`` document.
 
 An argument that is not known makes Terraform read the data source during apply, so ``json`` is
 unknown in the plan. Here the document is still rendered, with its unknown values left in place
@@ -55,15 +58,20 @@ def _statements(attributes: dict) -> list | Unknown:
     blocks = attributes.get("statement") or []
     if isinstance(blocks, Unknown):
         return _plain(blocks)
-    statements = [_statement(block) for block in blocks]
+    version = attributes.get("version") or "2012-10-17"
+    statements = [_statement(block, version) for block in blocks]
+    _unique_sids(statements, "")
     sources = attributes.get("source_policy_documents")
     if sources:
         if isinstance(sources, Unknown):
             merged: list = [_plain(sources)]
         else:
-            merged = []
+            merged, every = [], []
             for text in sources:
-                merged = _merge(merged, _statements_of(text))
+                statements_of = _statements_of(text)
+                every.extend(statements_of if isinstance(statements_of, list) else [statements_of])
+                merged = _merge(merged, statements_of)
+            _unique_sids(every, " in source_policy_documents")
         statements = _merge(merged, statements)
     overrides = attributes.get("override_policy_documents")
     if overrides:
@@ -101,6 +109,17 @@ def _statements_of(text) -> list | Unknown:
     return statements if isinstance(statements, list) else [statements]
 
 
+def _unique_sids(statements: list, where: str) -> None:
+    """The provider's refusal of a sid given twice (an empty or unknown sid may repeat)."""
+    seen = set()
+    for statement in statements:
+        sid = statement.get("Sid") if isinstance(statement, dict) else None
+        if isinstance(sid, str) and sid:
+            if sid in seen:
+                raise Fail(f"duplicate Sid ({sid}){where}. Remove the Sid or ensure the Sid is unique.")
+            seen.add(sid)
+
+
 def _merge(base: list, overriding: list | Unknown) -> list:
     out = list(base)
     for statement in overriding if isinstance(overriding, list) else [overriding]:
@@ -114,7 +133,9 @@ def _merge(base: list, overriding: list | Unknown) -> list:
     return out
 
 
-def _one_or_many(values):
+def _one_or_many(values, version: str = ""):
+    """A set of strings as the provider writes it: one string alone, else a list; with ``version``, its
+    policy variables written ``&{x}`` become ``${x}``."""
     if isinstance(values, Unknown):
         return _plain(values)
     if not isinstance(values, list):
@@ -124,14 +145,20 @@ def _one_or_many(values):
         if isinstance(value, Unknown):
             out.append(_leaf(value))
             continue
-        text = to_string(value)
+        text = _variables(to_string(value), version) if version else to_string(value)
         if text not in seen:
             seen.add(text)
             out.append(text)
     return out[0] if len(out) == 1 else out
 
 
-def _statement(block) -> dict | Unknown:
+def _variables(text: str, version: str) -> str:
+    if "&{" in text and version == "2008-10-17":
+        raise Fail(f"found &{{ sequence in ({text}), which is not supported in document version 2008-10-17")
+    return text.replace("&{", "${")
+
+
+def _statement(block, version: str) -> dict | Unknown:
     if isinstance(block, Unknown):
         return _plain(block)
     statement: dict[str, Any] = {}
@@ -144,18 +171,18 @@ def _statement(block) -> dict | Unknown:
                            ("not_resources", "NotResource")):
         values = block.get(attribute)
         if values is not None and (not isinstance(values, list) or len(values) > 0):
-            statement[key] = _one_or_many(values)
+            statement[key] = _one_or_many(values, version if key.endswith("Resource") else "")
     for attribute, key in (("principals", "Principal"), ("not_principals", "NotPrincipal")):
         blocks = block.get(attribute)
         if blocks:
-            statement[key] = _principals(blocks)
+            statement[key] = _principals(blocks, version)
     conditions = block.get("condition")
     if conditions:
-        statement["Condition"] = _conditions(conditions)
+        statement["Condition"] = _conditions(conditions, version)
     return statement
 
 
-def _principals(blocks: list):
+def _principals(blocks: list, version: str):
     unknown = next((b for b in blocks if isinstance(b, Unknown)), None) or next(
         (b["type"] for b in blocks if isinstance(b.get("type"), Unknown)), None)
     if unknown is not None:
@@ -170,10 +197,10 @@ def _principals(blocks: list):
             merged[kind] = _plain(identifiers) if isinstance(identifiers, Unknown) else merged[kind]
         else:
             merged.setdefault(kind, []).extend(identifiers or [])
-    return {kind: _one_or_many(identifiers) for kind, identifiers in merged.items()}
+    return {kind: _one_or_many(identifiers, version) for kind, identifiers in merged.items()}
 
 
-def _conditions(blocks: list):
+def _conditions(blocks: list, version: str):
     for block in blocks:
         if isinstance(block, Unknown):
             return _plain(block)
@@ -189,7 +216,7 @@ def _conditions(blocks: list):
             variables[block["variable"]] = _plain(values) if isinstance(values, Unknown) else current
             continue
         variables.setdefault(block["variable"], []).extend(
-            value if isinstance(value, Unknown) else to_string(value) for value in values or [])
+            value if isinstance(value, Unknown) else _variables(to_string(value), version) for value in values or [])
     return {test: {variable: _single(values) for variable, values in variables.items()}
             for test, variables in conditions.items()}
 

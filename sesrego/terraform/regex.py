@@ -2,7 +2,9 @@
 
 Terraform uses Go's RE2 syntax and engine, which never backtracks; so does sesrego, through the
 ``google-re2`` package, so that a pattern like ``/(a+)+$/`` answers at once. A pattern RE2
-cannot compile (a backreference, a lookahead) is an error, as in Terraform.
+cannot compile (a backreference, a lookahead) is an error, as in Terraform. Successive matches
+(``regexall``, ``replace``) are Go's, not Python's: an empty match right after a match is not one,
+and the search moves one character past an empty match.
 """
 
 from __future__ import annotations
@@ -44,15 +46,38 @@ def _go_template(replacement: str, pattern) -> str:
     return re.sub(r"\$\$|\$\{(\w+)\}|\$(\w+)", group, escaped)
 
 
+def _matches(pattern, text: str):
+    """Go's successive matches (``regexp.allMatches``): those of re2's ``finditer``, which already moves
+    one character past an empty match, less an empty match where the previous match ended."""
+    previous_end = -1
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        if not (start == end == previous_end):
+            yield match
+        previous_end = end
+
+
+def _substitute(pattern, template: str, text: str) -> str:
+    """Go's ``ReplaceAllString``, over the same matches."""
+    out, last_end = [], 0
+    for match in _matches(pattern, text):
+        start, end = match.span()
+        out.append(text[last_end:start])
+        out.append(match.expand(template))
+        last_end = end
+    out.append(text[last_end:])
+    return "".join(out)
+
+
 @function("replace")
 def _replace(text, search, replacement):
     text, search, replacement = as_string(text), as_string(search), as_string(replacement)
     if len(search) > 1 and search.startswith("/") and search.endswith("/"):
         pattern = _re2(search[1:-1])
-        count = sum(1 for _ in pattern.finditer(text))
+        count = sum(1 for _ in _matches(pattern, text))
         allow_size(len(text) + count * len(replacement))
         try:
-            return pattern.sub(_go_template(replacement, pattern), text)
+            return _substitute(pattern, _go_template(replacement, pattern), text)
         except Exception:  # re2 reports a bad group name in the template as several types
             raise Fail("invalid replacement") from None
     if search:
@@ -78,4 +103,4 @@ def _regex(pattern, text):
 
 @function("regexall")
 def _regexall(pattern, text):
-    return [_captures(match) for match in _re2(as_string(pattern)).finditer(as_string(text))]
+    return [_captures(match) for match in _matches(_re2(as_string(pattern)), as_string(text))]

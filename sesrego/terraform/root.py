@@ -19,7 +19,7 @@ from .modules import Manifest, call_errors, read_manifest, resolve
 from .options import ReaderOptions
 from .suppressions import Suppression, forms, module_comments
 from .values import ACTIVE, LimitExceeded
-from .variables import root_values
+from .variables import root_values, workspace
 
 #: At most this many call paths lead to one module for suppression globs.
 MAX_CALL_PATHS = 64
@@ -84,7 +84,7 @@ def _evaluate(result: RootResult, loader: Loader, options: ReaderOptions, tree: 
         raise errors[0]
     values, warnings = root_values(module, options)
     result.warnings.extend(warnings)
-    context = Context(loader, options, manifest, tree, module, values)
+    context = Context(loader, options, manifest, tree, module, values, workspace(result.directory, options))
     ACTIVE.append(context.budget)
     try:
         plan = emit(Instance(module, context))

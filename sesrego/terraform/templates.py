@@ -135,7 +135,7 @@ def closing_brace(text: str, start: int) -> int:
     return -1
 
 
-_DIRECTIVE = re.compile(r"^(?:(if)\s+(.+)|(else)|(endif)|(for)\s+([A-Za-z_][\w-]*)(?:\s*,\s*([A-Za-z_][\w-]*))?"
+_DIRECTIVE = re.compile(r"^(?:(if)\s+(.+)|(else)|(endif)|(for)\s+([^\W\d][\w-]*)(?:\s*,\s*([^\W\d][\w-]*))?"
                         r"\s+in\s+(.+)|(endfor))$", re.S)
 
 

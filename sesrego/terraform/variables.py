@@ -96,6 +96,18 @@ def root_values(module: Module, options: ReaderOptions) -> tuple[dict[str, objec
     return values, warnings
 
 
+def workspace(directory: Path, options: ReaderOptions) -> str:
+    """``terraform.workspace`` as Terraform selects it: ``TF_WORKSPACE``, else the workspace ``terraform
+    workspace select`` wrote to ``.terraform/environment``, else ``default``."""
+    name = options.environ.get("TF_WORKSPACE")
+    if name:
+        return name
+    path = directory / ".terraform" / "environment"
+    if not path.is_file():
+        return "default"
+    return read_text(path, options.max_input_bytes).strip() or "default"
+
+
 def _is_directory(entry) -> bool:
     try:
         return entry.is_dir(follow_symlinks=False)
@@ -176,9 +188,13 @@ def _from_text(name: str, variable: _Declared, text: str, where: str):
 def _apply_file(path: Path, declared: dict, values: dict, warnings: list[str], options: ReaderOptions,
                 given: bool = False) -> None:
     name = display(path)
-    if given and not path.is_file():
+    texts = dict(options.var_file_texts) if given else {}
+    if str(path) in texts:
+        text = texts[str(path)]
+    elif given and not os.path.lexists(path):
         raise InputError("cannot read the --var-file: no such file", path=name)
-    text = read_text(path, options.max_input_bytes)
+    else:
+        text = read_text(path, options.max_input_bytes)
     for variable, value, line in _assignments(name, text):
         if variable not in declared:
             warnings.append(f'{name}:{line}: value for undeclared variable "{variable}" (the root module declares '
