@@ -397,24 +397,31 @@ def _parallel(run: _Run, sources: list[Source], evaluator: Evaluator, jobs: int,
     pending = list(range(len(sources)))
     width = jobs
     while pending:
-        broken = _pool_round(run, sources, pending, evaluator, width, outputs, progress)
-        if not broken:
+        lost, unsent = _pool_round(run, sources, pending, evaluator, width, outputs, progress)
+        if not lost and not unsent:
             break
-        if width == 1:
-            outputs[broken[0]] = _killed(sources[broken[0]])
-            pending = broken[1:]
+        if width > 1:
+            width, pending = 1, sorted(lost + unsent)
+        elif lost:  # one worker runs its sources in order: the first one lost is the one that killed it
+            outputs[lost[0]] = _killed(sources[lost[0]])
+            pending = sorted(lost[1:] + unsent)
+        elif len(unsent) == len(pending):  # the pool died before it took anything: blame the first
+            outputs[unsent[0]] = _killed(sources[unsent[0]])
+            pending = unsent[1:]
         else:
-            width, pending = 1, broken
+            pending = unsent
     return outputs
 
 
 def _pool_round(run: _Run, sources: list[Source], pending: list[int], evaluator: Evaluator, width: int,
-                outputs: dict[int, list[InputResult]], progress) -> list[int]:
-    """Run ``pending`` in a fresh pool; fill ``outputs``; return the sources the pool lost."""
+                outputs: dict[int, list[InputResult]], progress) -> tuple[list[int], list[int]]:
+    """Run ``pending`` in a fresh pool; fill ``outputs``; return the sources the pool lost while
+    running them, in the order they were handed out, and those it broke before taking them."""
     context = multiprocessing.get_context("spawn")  # the Go runtime must not be forked
     pool = ProcessPoolExecutor(width, mp_context=context, initializer=_init_worker,
                                initargs=(evaluator, os.getpid()))
-    broken: list[int] = []
+    lost: list[int] = []
+    unsent: list[int] = []
     try:
         futures = []
         with _interrupts_deferred():  # workers are started by submit()
@@ -423,13 +430,13 @@ def _pool_round(run: _Run, sources: list[Source], pending: list[int], evaluator:
                 try:
                     futures.append((i, pool.submit(_scan_one, sources[i], task_run)))
                 except BrokenProcessPool:  # a worker died while the rest were being handed out
-                    broken.extend(pending[n:])
+                    unsent = pending[n:]
                     break
         for i, future in futures:
             try:
                 outputs[i] = future.result()
             except BrokenProcessPool:
-                broken.append(i)
+                lost.append(i)
                 continue
             except Exception as exc:  # noqa: BLE001 - a result that could not be sent back
                 outputs[i] = [InputResult(sources[i].path, "tf" if sources[i].kind == "tf" else "plan",
@@ -439,11 +446,11 @@ def _pool_round(run: _Run, sources: list[Source], pending: list[int], evaluator:
     except BaseException:
         _terminate(pool)
         raise
-    if broken:
+    if lost or unsent:
         _terminate(pool)  # a broken pool's other workers may never exit on their own
     else:
         pool.shutdown(wait=True)
-    return broken
+    return lost, unsent
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ exhausted resource.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import shutil
@@ -87,6 +88,27 @@ def _check_only_doomed_failed(report, plans, *words):
 @pytest.mark.parametrize("jobs", [2, 3])
 def test_a_killed_worker_costs_only_its_own_input(compiled, plans, jobs):
     program, tree = compiled
+    evaluator = KillsItsWorker(tree.files, data_document(tree.facts))
+    report = scan(plans, program, tree, ScanOptions(jobs=jobs), evaluator=evaluator)
+    _check_only_doomed_failed(report, plans, "process scanning this input died")
+
+
+class _DiesWhileHandingOut(scan_module.ProcessPoolExecutor):
+    """A pool whose worker dies while later sources are still being handed out (as on a loaded
+    machine): after handing out the doomed source, the one-worker pool that finds the culprit
+    waits for its worker to die, so that the next submit() breaks."""
+
+    def submit(self, fn, source, *args, **kwargs):
+        future = super().submit(fn, source, *args, **kwargs)
+        if "doomed" in source.path and self._max_workers == 1:
+            concurrent.futures.wait([future])
+        return future
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_a_worker_that_dies_while_sources_are_handed_out_costs_only_its_own(compiled, plans, jobs, monkeypatch):
+    program, tree = compiled
+    monkeypatch.setattr(scan_module, "ProcessPoolExecutor", _DiesWhileHandingOut)
     evaluator = KillsItsWorker(tree.files, data_document(tree.facts))
     report = scan(plans, program, tree, ScanOptions(jobs=jobs), evaluator=evaluator)
     _check_only_doomed_failed(report, plans, "process scanning this input died")
