@@ -22,7 +22,6 @@ from .bundle import DATA_PATH, MANIFEST, ROOT, json_bytes, read_bundle, tar_gz
 from .documents import load_json
 from .errors import BundleError
 from .report import RuleInfo
-from .signing import SIGNATURES, VerificationError, verify
 
 #: Where a bundle keeps its rules, one package per rule (``sesrego/rules/ses_001/ses_001.rego``).
 RULES_DIR = f"{ROOT}/rules/"
@@ -93,6 +92,8 @@ def load(path: Path, verification_key: Path | None = None, key_id: str | None = 
          timeout: float | None = None) -> Policies:
     """The policies of a bundle, verified first when it is signed (see the module docstring).
     ``timeout``: how long to wait for a writer when the bundle is a FIFO."""
+    from .signing import SIGNATURES, VerificationError, verify  # cryptography: only for prebuilt bundles
+
     files = read_bundle(path, timeout=timeout)
     signed = SIGNATURES in files
     if signed and verification_key is None:

@@ -33,16 +33,17 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from .bundle import bundle_files, tar_gz
 from .engine import Embedded, Evaluator, OpaBinary, Result, data_document
 from .errors import InputError, as_user_error
-from .model import Program
 from .plan import Limits, check_policies, plan_bytes, plan_parts, read_bounded, read_input
-from .render import Tree
 from .report import InputResult, RuleInfo, ScanReport, sort_key
 from .tfinputs import Annotations, group_files, inline_waivers, out_of_scope, plan_directory, read_annotations, read_tf
+
+if TYPE_CHECKING:  # pragma: no cover - worker processes import this module: keep it light
+    from .model import Program
+    from .render import Tree
 
 __all__ = ["ScanOptions", "Source", "collect", "inline_waivers", "scan"]
 
@@ -117,6 +118,8 @@ def collect(paths: Sequence[str]) -> tuple[list[Source], list[InputResult]]:
 def default_evaluator(program: Program, tree: Tree, options: ScanOptions) -> Evaluator:
     """The evaluator ``options.engine`` names, holding the compiled rules and the configuration."""
     if options.engine == "opa":  # the bundle carries the configuration for opa eval
+        from .bundle import bundle_files, tar_gz
+
         return OpaBinary(tar_gz(bundle_files(program, tree, options.config, sources=False)))
     return Embedded(tree.files, data_document(tree.facts, options.config))
 

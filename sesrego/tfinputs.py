@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import as_user_error
-from .formats import display_path
 
 _CONFIG_SUFFIXES = (".tf", ".tf.json")
 
@@ -85,7 +84,7 @@ def inline_waivers(tf: object) -> list[dict]:
         for rule_id in suppression.rule_ids:
             for resource in suppression.resources:
                 waiver = {"rule_id": rule_id, "resource": resource, "reason": suppression.reason,
-                          "source": "inline", "file": display_path(str(suppression.file)), "line": suppression.line}
+                          "source": "inline", "file": _display_path(str(suppression.file)), "line": suppression.line}
                 if suppression.expires:
                     waiver["expires"] = suppression.expires
                 waivers.append(waiver)
@@ -188,3 +187,9 @@ def _about_annotations(warning: str) -> bool:
     does not apply, or a configuration that could only be read in part. Warnings about variable values
     (a tfvars file not loaded, an undeclared variable) are left out: the plan holds Terraform's values."""
     return "sesrego:ignore" in warning or "locations and suppressions" in warning
+
+
+def _display_path(path: str) -> str:
+    from .formats import display_path  # the output formats' module: not needed to read inputs
+
+    return display_path(path)
