@@ -88,7 +88,7 @@ class ScanReport:
     @property
     def waivers_expired(self) -> list[dict]:
         """Waivers past their expiry date, in any input: they no longer cover anything. An inline comment
-        (one waiver per rule and address form) is named once, as for unused waivers."""
+        (one waiver per rule and module path) is named once, as for unused waivers."""
         found = {_key(w): w for result in self.inputs for w in result.waivers_expired}
         return sorted(_once_per_comment(found, set()), key=_key)
 
@@ -97,8 +97,8 @@ class ScanReport:
         """Waivers in force that covered no finding of any input of the run."""
         used = {_key(w) for result in self.inputs for w in result.waivers_used}
         found = {_key(w): w for result in self.inputs for w in result.waivers_unused}
-        # An inline comment becomes one waiver per rule and address form (aws_iam_policy.p and
-        # aws_iam_policy.p[*]): it is unused, and named once, only when none of them covered anything.
+        # An inline comment becomes one waiver per rule and module path reaching its block (a module
+        # called twice): it is unused, and named once, only when none of them covered anything.
         used_comments = {_comment(w) for result in self.inputs for w in result.waivers_used if _comment(w)}
         return sorted(_once_per_comment({k: w for k, w in found.items() if k not in used}, used_comments), key=_key)
 

@@ -360,3 +360,35 @@ def test_a_plans_configuration_warns_about_comments_not_about_variable_values(co
     assert "prod.tfvars" in scan(config).stderr  # scanning the .tf files says it
     (config / "main.tf").write_text((config / "main.tf").read_text() + "# sesrego:ignore:SES-001\n")
     assert "sesrego:ignore comment not applied" in scan(path, "--tf-dir", config).stderr
+
+
+def test_a_comment_in_a_module_covers_its_resource_not_a_namesake_in_a_nested_module(tmp_path, monkeypatch):
+    """module.c[*].aws_iam_policy.m once matched module.c[0].module.inner[0].aws_iam_policy.m (* crossed the dot)."""
+    monkeypatch.chdir(tmp_path)
+    resource = f'resource "aws_iam_policy" "m" {{\n  policy = {SEND}\n}}\n'
+    write(tmp_path, {
+        "main.tf": 'module "c" {\n  count  = 1\n  source = "./mod"\n}\n',
+        "mod/main.tf": f'# sesrego:ignore:SES-001 only this module\'s own m\n{resource}'
+                       'module "inner" {\n  count  = 1\n  source = "./inner"\n}\n',
+        "mod/inner/main.tf": resource,
+    })
+    document = as_json(".")
+    assert [f["resource"] for f in document["findings"]] == ["module.c[0].module.inner[0].aws_iam_policy.m"]
+    assert [w["resource"] for w in document["inputs"][0]["waived"]] == ["module.c[0].aws_iam_policy.m"]
+
+
+def test_a_comment_in_a_deeply_nested_module_still_applies(tmp_path, monkeypatch):
+    """Six module calls deep, without instance keys, a comment once covered nothing and was reported unused."""
+    monkeypatch.chdir(tmp_path)
+    directory, files = "", {}
+    for name in ("m1", "m2", "m3", "m4", "m5", "m6"):
+        files[f"{directory}main.tf"] = f'module "{name}" {{\n  source = "./{name}"\n}}\n'
+        directory += f"{name}/"
+    files[f"{directory}main.tf"] = (f'# sesrego:ignore:SES-001 reviewed\nresource "aws_iam_policy" "p" {{\n'
+                                    f'  policy = {SEND}\n}}\n\nresource "aws_iam_policy" "q" {{\n  policy = {SEND}\n}}\n')
+    write(tmp_path, files)
+    document = as_json(".")
+    deep = "module.m1.module.m2.module.m3.module.m4.module.m5.module.m6.aws_iam_policy"
+    assert [f["resource"] for f in document["findings"]] == [f"{deep}.q"]
+    assert [w["resource"] for w in document["inputs"][0]["waived"]] == [f"{deep}.p"]
+    assert document["waivers"]["unused"] == []

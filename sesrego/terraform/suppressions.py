@@ -11,15 +11,16 @@ or inside it, suppresses the named rules for:
 Several rule ids are joined with commas; ``:exp:YYYY-MM-DD`` after them sets an expiry. A reason
 is required. A comment that is malformed, names an unknown rule, has no reason or is on no block
 does not apply, and is reported as a warning naming its file and line. Each suppression lists the
-resources it covers as address globs in the waiver syntax (``*`` and ``?`` are the only wildcards),
-with and without instance keys: ``module.m[*].aws_iam_policy.p``, ``module.m.aws_iam_policy.p``.
+resources it covers as configuration addresses, one per module path that reaches the block
+(``module.m.aws_iam_policy.p``; ``module.m.*`` for a module call). As inline waivers (``"source":
+"inline"``) they cover every instance of that address (``module.m["k"].aws_iam_policy.p[0]``) and
+nothing in another module (:rego:`data.sesrego.lib.config.covers`).
 """
 
 from __future__ import annotations
 
 import datetime
 import functools
-import itertools
 import re
 from dataclasses import dataclass
 
@@ -30,8 +31,6 @@ from .syntax import Block
 _MARK = "sesrego:ignore"
 _SPEC = re.compile(r"sesrego:ignore:(?P<spec>\S*)(?:\s+(?P<reason>.*))?$", re.S)
 _RULE_ID = re.compile(r"^SES-[0-9]{3}$")
-#: Deeper module paths get only the all-instances form of each module step.
-_MAX_FORM_DEPTH = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,10 +167,6 @@ def _placed(blocks: list[Block], comments: list[tuple[int, str]]) -> list[tuple[
 
 
 def forms(call_path: tuple[str, ...], local: str, *, module_call: bool = False) -> list[str]:
-    """Address globs of ``local`` in the module reached by ``call_path``, with and without instance keys."""
-    steps = []
-    for depth, name in enumerate(call_path):
-        steps.append((f"module.{name}[*].",) if depth >= _MAX_FORM_DEPTH else (f"module.{name}.",
-                                                                               f"module.{name}[*]."))
-    ends = (f"{local}.*", f"{local}[*].*") if module_call else (local, f"{local}[*]")
-    return sorted({"".join(prefix) + end for prefix in itertools.product(*steps) for end in ends})
+    """The configuration address of ``local`` in the module reached by ``call_path`` (every instance)."""
+    prefix = "".join(f"module.{name}." for name in call_path)
+    return [f"{prefix}{local}.*" if module_call else f"{prefix}{local}"]

@@ -48,11 +48,38 @@ waiver_for(finding) := applicable[0] if {
 	applicable := [waiver |
 		some waiver in waivers
 		waiver.rule_id in {finding.rule_id, "*"}
-		glob.match(iam.glob_escape(waiver.resource), null, finding.resource)
+		covers(waiver, finding.resource)
 		not expired(waiver)
 	]
 	count(applicable) > 0
 }
+
+# covers holds when a waiver's resource names an address. A configuration waiver's resource is a glob
+# over addresses (only * and ? are wildcards). An inline suppression's (source "inline") is the
+# configuration address of the block the comment is on, module.a.aws_iam_policy.p (or module.a.* for
+# a module call): it covers every instance (module.a["k"].aws_iam_policy.p[0]) and nothing in
+# another module.
+covers(waiver, address) if {
+	not waiver.source == "inline"
+	glob.match(iam.glob_escape(waiver.resource), null, address)
+}
+
+covers(waiver, address) if {
+	waiver.source == "inline"
+	regex.match(_instances_regex(waiver.resource), address)
+}
+
+# _instances_regex: each step of a configuration address may take an instance key ([0], ["k"]).
+_instances_regex(resource) := concat("", ["^", concat(separator, steps), _instance_key, "$"]) if {
+	separator := concat("", [_instance_key, `\.`])
+	steps := [_step_regex(step) | some step in split(resource, ".")]
+}
+
+_instance_key := `(\[([0-9]+|"([^"\\]|\\.)*")\])?`
+
+_step_regex("*") := ".*"
+
+_step_regex(step) := regex.replace(step, `[\\.+*?()|\[\]{}^$]`, `\$0`) if step != "*"
 
 # waiver_or_null is waiver_for, or null when no waiver applies.
 waiver_or_null(finding) := waiver_for(finding) if {

@@ -61,6 +61,37 @@ test_waiver_for_matches_rule_id_or_star_and_resource_glob if {
 	config.waiver_or_null(finding) == null with data.sesrego.config as {}
 }
 
+test_an_inline_waiver_covers_every_instance_of_its_address_and_nothing_in_another_module if {
+	waiver := {"rule_id": "SES-001", "resource": "module.c.aws_iam_policy.m", "reason": "r", "source": "inline"}
+	data_config := {"waivers": [waiver]}
+	every address in [
+		"module.c.aws_iam_policy.m", "module.c[0].aws_iam_policy.m[1]",
+		`module.c["a.b]"].aws_iam_policy.m`,
+	] {
+		config.waiver_for({"rule_id": "SES-001", "resource": address}) with data.sesrego.config as data_config
+	}
+}
+
+test_an_inline_waiver_does_not_cross_into_a_nested_module_or_a_namesake if {
+	waiver := {"rule_id": "SES-001", "resource": "module.c.aws_iam_policy.m", "reason": "r", "source": "inline"}
+	data_config := {"waivers": [waiver]}
+	every address in [
+		"module.c[0].module.inner[0].aws_iam_policy.m", "module.cx.aws_iam_policy.m",
+		"module.c.aws_iam_policy.mx", "xmodule.c.aws_iam_policy.m",
+	] {
+		not config.waiver_for({"rule_id": "SES-001", "resource": address}) with data.sesrego.config as data_config
+	}
+}
+
+test_an_inline_module_waiver_covers_every_resource_of_every_instance if {
+	waiver := {"rule_id": "SES-001", "resource": "module.a.*", "reason": "r", "source": "inline"}
+	data_config := {"waivers": [waiver]}
+	nested := {"rule_id": "SES-001", "resource": `module.a["k"].module.b[0].aws_iam_policy.p`}
+	config.waiver_for(nested) with data.sesrego.config as data_config
+	other := {"rule_id": "SES-001", "resource": "module.ab.aws_iam_policy.p"}
+	not config.waiver_for(other) with data.sesrego.config as data_config
+}
+
 test_the_first_applicable_waiver_wins if {
 	finding := {"rule_id": "SES-001", "resource": "aws_iam_policy.p"}
 	waivers := [
