@@ -424,3 +424,58 @@ def test_marked_scp_verdicts_hold_for_every_instantiation(evaluate, case):
         reported = {f["rule_id"] for f in findings(evaluate, _perimeter(), scp("aws_organizations_policy.ses", content))}
         assert certain <= reported, (values, instance, marked_findings)
         assert reported & {"SES-004", "SES-005", "SES-006"} <= certain | undecided, (values, instance, marked_findings)
+
+
+# --- principals named only during apply (SES-003) -------------------------------------------------
+
+VERIFY = {"Sid": "Verify", "Effect": "Allow", "Action": "ses:SendCustomVerificationEmail", "Resource": "*"}
+ADMINS = {"administrators": ["arn:aws:iam::*:role/admin-*", "aws_iam_role.ops"]}
+
+
+def _configured(address, **references) -> dict:
+    resource_type, name = address.split(".")
+    return {"address": address, "mode": "managed", "type": resource_type, "name": name,
+            "expressions": {key: {"references": value} for key, value in references.items()}}
+
+
+def _unnamed_role(address="aws_iam_role.r", **after) -> dict:
+    return resource(address, "aws_iam_role", {"name_prefix": "admin-", "path": "/", **after},
+                    unknown={"name": True, "arn": True, "id": True, "unique_id": True})
+
+
+_ROLE_POLICY = resource("aws_iam_role_policy.p", "aws_iam_role_policy", {"name": "p", "policy": policy_json(VERIFY)},
+                        unknown={"role": True})
+_MANAGED = resource("aws_iam_policy.m", "aws_iam_policy", {"name": "m", "path": "/", "policy": policy_json(VERIFY)},
+                    unknown={"arn": True})
+_ATTACHMENT = resource("aws_iam_role_policy_attachment.a", "aws_iam_role_policy_attachment", {},
+                       unknown={"role": True, "policy_arn": True})
+
+
+@pytest.mark.parametrize("changes,configured,expression", [
+    ([_unnamed_role(inline_policy=[{"name": "i", "policy": policy_json(VERIFY)}])], [], "aws_iam_role.r.name"),
+    ([_unnamed_role(), _ROLE_POLICY], [_configured("aws_iam_role_policy.p", role=["aws_iam_role.r.id", "aws_iam_role.r"])],
+     "aws_iam_role.r.name"),
+    ([_ROLE_POLICY], [], "aws_iam_role_policy.p.role"),
+    ([_unnamed_role(), _MANAGED, _ATTACHMENT],
+     [_configured("aws_iam_role_policy_attachment.a", role=["aws_iam_role.r.name", "aws_iam_role.r"],
+                  policy_arn=["aws_iam_policy.m.arn", "aws_iam_policy.m"])], "aws_iam_role.r.name"),
+    ([_MANAGED, _ATTACHMENT],
+     [_configured("aws_iam_role_policy_attachment.a", role=["var.role"],
+                  policy_arn=["aws_iam_policy.m.arn", "aws_iam_policy.m"])], "aws_iam_role_policy_attachment.a.role"),
+])
+def test_a_principal_named_only_during_apply_may_be_an_administrator(evaluate, changes, configured, expression):
+    configuration = {"root_module": {"resources": configured}}
+    result = findings(evaluate, *changes, config=ADMINS, configuration=configuration)
+    assert [f["rule_id"] for f in result] == ["SES-007"], result
+    assert "SES-003 depends on" in result[0]["msg"] and expression in result[0]["msg"]
+    assert result[0]["statement"] == "Verify" and result[0]["actions"] == ["ses:SendCustomVerificationEmail"]
+    # Without administrators configured no principal is one, whatever its name.
+    assert {f["rule_id"] for f in findings(evaluate, *changes, configuration=configuration)} == {"SES-003"}
+
+
+def test_a_principal_named_only_during_apply_is_an_administrator_by_its_address(evaluate):
+    role = _unnamed_role("aws_iam_role.ops", inline_policy=[{"name": "i", "policy": policy_json(VERIFY)}])
+    assert findings(evaluate, role, config=ADMINS) == []
+    other = resource("aws_iam_role.app", "aws_iam_role", {"name": "app", "inline_policy": [
+        {"name": "i", "policy": policy_json(VERIFY)}]})
+    assert verdicts(evaluate, other, config=ADMINS) == {("SES-003", "Verify")}

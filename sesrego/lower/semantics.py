@@ -137,7 +137,10 @@ def _perimeters_and_unknowns() -> tuple[Semantics, ...]:
          "when the plan attaches it to at least one principal and every attachment is to an administrator "
          "(`aws_iam_*_policy_attachment`, `aws_iam_policy_attachment`, `managed_policy_arns`, "
          "`*_policy_attachments_exclusive`). A resource-policy statement is exempt only when every principal it "
-         "grants to is an administrator.",
+         "grants to is an administrator. A principal named only during apply (a role with `name_prefix`, or an "
+         "inline policy or attachment whose principal argument is unknown and names no resource of the plan) may "
+         "be an administrator or not: with administrators configured, SES-003 is then undecided (SES-007 naming "
+         "`<principal address>.name` or `<policy address>.<argument>`), unless its address is an administrator.",
          ("SES-003",)),
         ("What a resource perimeter is",
          "A resource-perimeter SCP statement is a Deny with: every action (`Action \"*\"`, a `NotAction` that "
