@@ -254,6 +254,27 @@ def test_an_scp_guard_that_no_value_makes_a_guard_decides(evaluate):
     assert {f["rule_id"] for f in findings(evaluate, _perimeter(), change)} == {"SES-004", "SES-006"}
 
 
+_VERIFICATION_DENY = {"Sid": "Verify", "Effect": "Deny", "Action": "ses:SendCustomVerificationEmail", "Resource": "*"}
+
+
+@pytest.mark.parametrize("statements,undecided,sid", [
+    ([dict(GUARD, Resource=unknown("var.r")), _VERIFICATION_DENY], "SES-004 depends on var.r", "Guard"),
+    ([GUARD, dict(_VERIFICATION_DENY, Effect=unknown("var.e"))], "SES-006 depends on var.e", "Verify"),
+    ([dict(GUARD, Condition={**GUARD["Condition"], "StringEquals": {"ses:ApiVersion": unknown("var.v")}}),
+      _VERIFICATION_DENY], "SES-004, SES-005 depend on var.v", "Guard"),
+])
+def test_scp_verdicts_left_undecided_name_the_statement_and_only_rules_that_can_report(evaluate, statements,
+                                                                                       undecided, sid):
+    change = marked("aws_organizations_policy.ses", *statements, resource_type="aws_organizations_policy",
+                    attribute="content", after={"name": "ses", "type": "SERVICE_CONTROL_POLICY"})
+    [result] = findings(evaluate, _perimeter(), change)
+    assert result["rule_id"] == "SES-007" and undecided in result["msg"] and result["statement"] == sid
+    # Attested SCPs turn SES-004 and SES-006 off: no value of the unknowns can then report them.
+    attested = findings(evaluate, _perimeter(), change, config={"scp_attested": True})
+    rules = [rule for rule in ("SES-004", "SES-005", "SES-006") for f in attested if rule in f["msg"]]
+    assert rules == (["SES-005"] if "SES-005" in undecided else []), attested
+
+
 def test_an_organization_policy_of_unknown_type_may_be_an_scp(evaluate):
     def unknown_type(content):
         change = resource("aws_organizations_policy.x", "aws_organizations_policy", {"name": "x", "content": content},
@@ -443,8 +464,8 @@ def _unnamed_role(address="aws_iam_role.r", **after) -> dict:
                     unknown={"name": True, "arn": True, "id": True, "unique_id": True})
 
 
-_ROLE_POLICY = resource("aws_iam_role_policy.p", "aws_iam_role_policy", {"name": "p", "policy": policy_json(VERIFY)},
-                        unknown={"role": True})
+_ROLE_POLICY = resource("aws_iam_role_policy.p", "aws_iam_role_policy",
+                        {"name": "p", "policy": policy_json(VERIFY)}, unknown={"role": True})
 _MANAGED = resource("aws_iam_policy.m", "aws_iam_policy", {"name": "m", "path": "/", "policy": policy_json(VERIFY)},
                     unknown={"arn": True})
 _ATTACHMENT = resource("aws_iam_role_policy_attachment.a", "aws_iam_role_policy_attachment", {},
@@ -453,8 +474,8 @@ _ATTACHMENT = resource("aws_iam_role_policy_attachment.a", "aws_iam_role_policy_
 
 @pytest.mark.parametrize("changes,configured,expression", [
     ([_unnamed_role(inline_policy=[{"name": "i", "policy": policy_json(VERIFY)}])], [], "aws_iam_role.r.name"),
-    ([_unnamed_role(), _ROLE_POLICY], [_configured("aws_iam_role_policy.p", role=["aws_iam_role.r.id", "aws_iam_role.r"])],
-     "aws_iam_role.r.name"),
+    ([_unnamed_role(), _ROLE_POLICY],
+     [_configured("aws_iam_role_policy.p", role=["aws_iam_role.r.id", "aws_iam_role.r"])], "aws_iam_role.r.name"),
     ([_ROLE_POLICY], [], "aws_iam_role_policy.p.role"),
     ([_unnamed_role(), _MANAGED, _ATTACHMENT],
      [_configured("aws_iam_role_policy_attachment.a", role=["aws_iam_role.r.name", "aws_iam_role.r"],

@@ -168,7 +168,8 @@ def _perimeters_and_unknowns() -> tuple[Semantics, ...]:
          "when its content could change an SCP verdict. A policy unknown as a whole (its SES-007 says why) may "
          "hold any Deny: an SCP so unknown leaves SES-004, SES-005 and SES-006 undecided (no finding beside its "
          "SES-007), and an inline policy so unknown leaves the verdicts of its principal's other inline policies "
-         "undecided (SES-007 on them, naming the expression).",
+         "undecided (SES-007 on them, naming the expression). An SCP's SES-007 names its statement when only "
+         "one is uncertain; with `config.scp_attested` it never names SES-004 or SES-006, which are then off.",
          ("SES-001", "SES-002", "SES-003", "SES-004", "SES-005", "SES-006", "SES-007")),
         ("Lookalike service prefixes",
          "IAM knows no `sesv2:`, `ses-v2:`, `SES_V1:` or `ses2:` prefix: SES v2 actions use `ses:`, so such names "

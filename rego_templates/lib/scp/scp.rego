@@ -11,6 +11,7 @@ package sesrego.lib.scp
 
 import rego.v1
 
+import data.sesrego.lib.config
 import data.sesrego.lib.iam
 import data.sesrego.lib.plan
 
@@ -127,9 +128,11 @@ possible_coverage := recipient_coverage | {pair |
 	some pair in guard.pairs
 }
 
-# undecided are the SCP verdicts that some values of the unknowns change: {policy, rule, actions,
-# expressions}, for each policy whose uncertain statements are involved.
+# undecided are the SCP verdicts that some values of the unknowns change: {policy, statement, rule,
+# actions, expressions}, for each policy whose uncertain statements are involved. Attested SCPs turn
+# SES-004 and SES-006 off, so no value changes them then.
 undecided contains item if {
+	not config.scp_attested
 	count(possible_perimeter_statements) + count(perimeter_statements) > 0
 	pairs := {pair | some pair in iam.send_pairs; not pair in recipient_coverage} - _certainly_uncovered
 	count(pairs) > 0
@@ -137,6 +140,7 @@ undecided contains item if {
 }
 
 undecided contains item if {
+	not config.scp_attested
 	count(possible_perimeter_statements) + count(perimeter_statements) > 0
 	not admin_only_controlled
 	not _admin_only_certainly_uncontrolled
@@ -195,13 +199,23 @@ missing_versions(guard, coverage) := {[action, version] |
 
 _undecided_items(rule, pairs) := [{
 	"policy": policy,
-	"statement": null,
+	"statement": _only_uncertain_statement(policy),
 	"rule": rule,
 	"actions": {action | some [action, _] in pairs},
 	"expressions": _policy_expressions(policy),
 } |
 	some policy in _uncertain_policies
 ]
+
+# _only_uncertain_statement names a policy's uncertain statement when it has one, else is null.
+_only_uncertain_statement(policy) := refs[0] if {
+	refs := [iam.ref(statement) |
+		some [other, statement] in uncertain_statements
+		other.address == policy.address
+		other.attribute == policy.attribute
+	]
+	count(refs) == 1
+} else := null
 
 # The uncertain policies that may change a verdict: those with a possible perimeter or guard.
 _uncertain_policies contains policy if {

@@ -123,3 +123,19 @@ test_an_organization_policy_of_unknown_type_may_be_an_scp if {
 		item.expressions == {"aws_organizations_policy.maybe.type"}
 	}
 }
+
+test_undecided_items_name_the_only_uncertain_statement_and_skip_attested_rules if {
+	marked := object.union(_policy("aws_organizations_policy.ses", "SERVICE_CONTROL_POLICY", []), {
+		"change": {"after": {"content": null}, "after_unknown": {"content": true}},
+		"sesrego": {"documents": {"content": {"Statement": [
+			object.union(_admin, {"Sid": "Admin", "Effect": {"$unknown": ["var.effect"]}}),
+			_v1,
+			_v2,
+		]}}},
+	})
+	changes := [_scp("aws_organizations_policy.perimeter", [_perimeter]), marked]
+	[item] := [item | some item in scp.undecided] with input as _input(changes)
+	item.rule == "SES-006"
+	item.statement == "Admin"
+	count(scp.undecided) == 0 with input as _input(changes) with data.sesrego.config as {"scp_attested": true}
+}
