@@ -275,6 +275,26 @@ def test_scp_verdicts_left_undecided_name_the_statement_and_only_rules_that_can_
     assert rules == (["SES-005"] if "SES-005" in undecided else []), attested
 
 
+def test_each_uncertain_scp_is_named_only_for_the_verdicts_its_statements_may_change(evaluate):
+    def ses_scp(address, *statements):
+        return marked(address, *statements, resource_type="aws_organizations_policy", attribute="content",
+                      after={"name": address.split(".")[1], "type": "SERVICE_CONTROL_POLICY"})
+    verification = ses_scp("aws_organizations_policy.a", dict(_VERIFICATION_DENY, Effect=unknown("var.e")))
+    recipients = ses_scp("aws_organizations_policy.b", dict(GUARD, Resource=unknown("var.r")))
+    result = {f["resource"]: f for f in findings(evaluate, _perimeter(), verification, recipients)}
+    assert {address: f["rule_id"] for address, f in result.items()} == {
+        "aws_organizations_policy.a": "SES-007", "aws_organizations_policy.b": "SES-007"}
+    assert "SES-006 depends on var.e" in result["aws_organizations_policy.a"]["msg"]
+    assert result["aws_organizations_policy.a"]["actions"] == ["ses:SendCustomVerificationEmail"]
+    assert "SES-004 depends on var.r" in result["aws_organizations_policy.b"]["msg"]
+    assert "ses:SendCustomVerificationEmail" not in result["aws_organizations_policy.b"]["actions"]
+    # A guard limited to one API version with an unknown resource leaves its own SES-005 undecided.
+    v1_only = ses_scp("aws_organizations_policy.c", dict(GUARD, Resource=unknown("var.r"), Condition={
+        **GUARD["Condition"], "StringEquals": {"ses:ApiVersion": "1"}}))
+    [undecided] = [f for f in findings(evaluate, v1_only) if f["rule_id"] == "SES-007"]
+    assert "SES-005 depends on var.r" in undecided["msg"] and undecided["actions"] == ["ses:SendEmail"]
+
+
 def test_an_organization_policy_of_unknown_type_may_be_an_scp(evaluate):
     def unknown_type(content):
         change = resource("aws_organizations_policy.x", "aws_organizations_policy", {"name": "x", "content": content},

@@ -139,3 +139,20 @@ test_undecided_items_name_the_only_uncertain_statement_and_skip_attested_rules i
 	item.statement == "Admin"
 	count(scp.undecided) == 0 with input as _input(changes) with data.sesrego.config as {"scp_attested": true}
 }
+
+test_an_uncertain_scp_is_named_only_for_the_verdicts_it_may_change if {
+	recipients := object.union(_policy("aws_organizations_policy.b", "SERVICE_CONTROL_POLICY", []), {
+		"change": {"after": {"content": null}, "after_unknown": {"content": true}},
+		"sesrego": {"documents": {"content": {"Statement": [object.union(_v1, {
+			"Sid": "V1",
+			"Resource": {"$unknown": ["var.resource"]},
+		})]}}},
+	})
+	changes := [_scp("aws_organizations_policy.perimeter", [_perimeter, _admin]), recipients]
+	rules := {item.rule | some item in scp.undecided} with input as _input(changes)
+	rules == {"SES-004", "SES-005"} # a guard of send pairs cannot change SES-006
+	every item in scp.undecided {
+		item.policy.address == "aws_organizations_policy.b"
+		item.statement == "V1"
+	} with input as _input(changes)
+}
