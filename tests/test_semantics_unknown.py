@@ -254,6 +254,47 @@ def test_an_scp_guard_that_no_value_makes_a_guard_decides(evaluate):
     assert {f["rule_id"] for f in findings(evaluate, _perimeter(), change)} == {"SES-004", "SES-006"}
 
 
+_VERIFICATION_DENY = {"Sid": "Verify", "Effect": "Deny", "Action": "ses:SendCustomVerificationEmail", "Resource": "*"}
+
+
+@pytest.mark.parametrize("statements,undecided,sid", [
+    ([dict(GUARD, Resource=unknown("var.r")), _VERIFICATION_DENY], "SES-004 depends on var.r", "Guard"),
+    ([GUARD, dict(_VERIFICATION_DENY, Effect=unknown("var.e"))], "SES-006 depends on var.e", "Verify"),
+    ([dict(GUARD, Condition={**GUARD["Condition"], "StringEquals": {"ses:ApiVersion": unknown("var.v")}}),
+      _VERIFICATION_DENY], "SES-004, SES-005 depend on var.v", "Guard"),
+])
+def test_scp_verdicts_left_undecided_name_the_statement_and_only_rules_that_can_report(evaluate, statements,
+                                                                                       undecided, sid):
+    change = marked("aws_organizations_policy.ses", *statements, resource_type="aws_organizations_policy",
+                    attribute="content", after={"name": "ses", "type": "SERVICE_CONTROL_POLICY"})
+    [result] = findings(evaluate, _perimeter(), change)
+    assert result["rule_id"] == "SES-007" and undecided in result["msg"] and result["statement"] == sid
+    # Attested SCPs turn SES-004 and SES-006 off: no value of the unknowns can then report them.
+    attested = findings(evaluate, _perimeter(), change, config={"scp_attested": True})
+    rules = [rule for rule in ("SES-004", "SES-005", "SES-006") for f in attested if rule in f["msg"]]
+    assert rules == (["SES-005"] if "SES-005" in undecided else []), attested
+
+
+def test_each_uncertain_scp_is_named_only_for_the_verdicts_its_statements_may_change(evaluate):
+    def ses_scp(address, *statements):
+        return marked(address, *statements, resource_type="aws_organizations_policy", attribute="content",
+                      after={"name": address.split(".")[1], "type": "SERVICE_CONTROL_POLICY"})
+    verification = ses_scp("aws_organizations_policy.a", dict(_VERIFICATION_DENY, Effect=unknown("var.e")))
+    recipients = ses_scp("aws_organizations_policy.b", dict(GUARD, Resource=unknown("var.r")))
+    result = {f["resource"]: f for f in findings(evaluate, _perimeter(), verification, recipients)}
+    assert {address: f["rule_id"] for address, f in result.items()} == {
+        "aws_organizations_policy.a": "SES-007", "aws_organizations_policy.b": "SES-007"}
+    assert "SES-006 depends on var.e" in result["aws_organizations_policy.a"]["msg"]
+    assert result["aws_organizations_policy.a"]["actions"] == ["ses:SendCustomVerificationEmail"]
+    assert "SES-004 depends on var.r" in result["aws_organizations_policy.b"]["msg"]
+    assert "ses:SendCustomVerificationEmail" not in result["aws_organizations_policy.b"]["actions"]
+    # A guard limited to one API version with an unknown resource leaves its own SES-005 undecided.
+    v1_only = ses_scp("aws_organizations_policy.c", dict(GUARD, Resource=unknown("var.r"), Condition={
+        **GUARD["Condition"], "StringEquals": {"ses:ApiVersion": "1"}}))
+    [undecided] = [f for f in findings(evaluate, v1_only) if f["rule_id"] == "SES-007"]
+    assert "SES-005 depends on var.r" in undecided["msg"] and undecided["actions"] == ["ses:SendEmail"]
+
+
 def test_an_organization_policy_of_unknown_type_may_be_an_scp(evaluate):
     def unknown_type(content):
         change = resource("aws_organizations_policy.x", "aws_organizations_policy", {"name": "x", "content": content},
@@ -424,3 +465,58 @@ def test_marked_scp_verdicts_hold_for_every_instantiation(evaluate, case):
         reported = {f["rule_id"] for f in findings(evaluate, _perimeter(), scp("aws_organizations_policy.ses", content))}
         assert certain <= reported, (values, instance, marked_findings)
         assert reported & {"SES-004", "SES-005", "SES-006"} <= certain | undecided, (values, instance, marked_findings)
+
+
+# --- principals named only during apply (SES-003) -------------------------------------------------
+
+VERIFY = {"Sid": "Verify", "Effect": "Allow", "Action": "ses:SendCustomVerificationEmail", "Resource": "*"}
+ADMINS = {"administrators": ["arn:aws:iam::*:role/admin-*", "aws_iam_role.ops"]}
+
+
+def _configured(address, **references) -> dict:
+    resource_type, name = address.split(".")
+    return {"address": address, "mode": "managed", "type": resource_type, "name": name,
+            "expressions": {key: {"references": value} for key, value in references.items()}}
+
+
+def _unnamed_role(address="aws_iam_role.r", **after) -> dict:
+    return resource(address, "aws_iam_role", {"name_prefix": "admin-", "path": "/", **after},
+                    unknown={"name": True, "arn": True, "id": True, "unique_id": True})
+
+
+_ROLE_POLICY = resource("aws_iam_role_policy.p", "aws_iam_role_policy",
+                        {"name": "p", "policy": policy_json(VERIFY)}, unknown={"role": True})
+_MANAGED = resource("aws_iam_policy.m", "aws_iam_policy", {"name": "m", "path": "/", "policy": policy_json(VERIFY)},
+                    unknown={"arn": True})
+_ATTACHMENT = resource("aws_iam_role_policy_attachment.a", "aws_iam_role_policy_attachment", {},
+                       unknown={"role": True, "policy_arn": True})
+
+
+@pytest.mark.parametrize("changes,configured,expression", [
+    ([_unnamed_role(inline_policy=[{"name": "i", "policy": policy_json(VERIFY)}])], [], "aws_iam_role.r.name"),
+    ([_unnamed_role(), _ROLE_POLICY],
+     [_configured("aws_iam_role_policy.p", role=["aws_iam_role.r.id", "aws_iam_role.r"])], "aws_iam_role.r.name"),
+    ([_ROLE_POLICY], [], "aws_iam_role_policy.p.role"),
+    ([_unnamed_role(), _MANAGED, _ATTACHMENT],
+     [_configured("aws_iam_role_policy_attachment.a", role=["aws_iam_role.r.name", "aws_iam_role.r"],
+                  policy_arn=["aws_iam_policy.m.arn", "aws_iam_policy.m"])], "aws_iam_role.r.name"),
+    ([_MANAGED, _ATTACHMENT],
+     [_configured("aws_iam_role_policy_attachment.a", role=["var.role"],
+                  policy_arn=["aws_iam_policy.m.arn", "aws_iam_policy.m"])], "aws_iam_role_policy_attachment.a.role"),
+])
+def test_a_principal_named_only_during_apply_may_be_an_administrator(evaluate, changes, configured, expression):
+    configuration = {"root_module": {"resources": configured}}
+    result = findings(evaluate, *changes, config=ADMINS, configuration=configuration)
+    assert [f["rule_id"] for f in result] == ["SES-007"], result
+    assert "SES-003 depends on" in result[0]["msg"] and expression in result[0]["msg"]
+    assert result[0]["statement"] == "Verify" and result[0]["actions"] == ["ses:SendCustomVerificationEmail"]
+    # Without administrators configured no principal is one, whatever its name.
+    assert {f["rule_id"] for f in findings(evaluate, *changes, configuration=configuration)} == {"SES-003"}
+
+
+def test_a_principal_named_only_during_apply_is_an_administrator_by_its_address(evaluate):
+    role = _unnamed_role("aws_iam_role.ops", inline_policy=[{"name": "i", "policy": policy_json(VERIFY)}])
+    assert findings(evaluate, role, config=ADMINS) == []
+    other = resource("aws_iam_role.app", "aws_iam_role", {"name": "app", "inline_policy": [
+        {"name": "i", "policy": policy_json(VERIFY)}]})
+    assert verdicts(evaluate, other, config=ADMINS) == {("SES-003", "Verify")}

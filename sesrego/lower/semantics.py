@@ -137,7 +137,10 @@ def _perimeters_and_unknowns() -> tuple[Semantics, ...]:
          "when the plan attaches it to at least one principal and every attachment is to an administrator "
          "(`aws_iam_*_policy_attachment`, `aws_iam_policy_attachment`, `managed_policy_arns`, "
          "`*_policy_attachments_exclusive`). A resource-policy statement is exempt only when every principal it "
-         "grants to is an administrator.",
+         "grants to is an administrator. A principal named only during apply (a role with `name_prefix`, or an "
+         "inline policy or attachment whose principal argument is unknown and names no resource of the plan) may "
+         "be an administrator or not: with administrators configured, SES-003 is then undecided (SES-007 naming "
+         "`<principal address>.name` or `<policy address>.<argument>`), unless its address is an administrator.",
          ("SES-003",)),
         ("What a resource perimeter is",
          "A resource-perimeter SCP statement is a Deny with: every action (`Action \"*\"`, a `NotAction` that "
@@ -165,7 +168,8 @@ def _perimeters_and_unknowns() -> tuple[Semantics, ...]:
          "when its content could change an SCP verdict. A policy unknown as a whole (its SES-007 says why) may "
          "hold any Deny: an SCP so unknown leaves SES-004, SES-005 and SES-006 undecided (no finding beside its "
          "SES-007), and an inline policy so unknown leaves the verdicts of its principal's other inline policies "
-         "undecided (SES-007 on them, naming the expression).",
+         "undecided (SES-007 on them, naming the expression). An SCP's SES-007 names its statement when only "
+         "one is uncertain; with `config.scp_attested` it never names SES-004 or SES-006, which are then off.",
          ("SES-001", "SES-002", "SES-003", "SES-004", "SES-005", "SES-006", "SES-007")),
         ("Lookalike service prefixes",
          "IAM knows no `sesv2:`, `ses-v2:`, `SES_V1:` or `ses2:` prefix: SES v2 actions use `ses:`, so such names "

@@ -1056,16 +1056,17 @@ _true_without_key(condition) if {
 # blocked or restricted, "block": blocked), on every resource of that pair the Allow may reach and,
 # in a resource policy, for every principal it grants to. Allow is null for an SCP.
 guard_covers(guard, pair, allow, purpose) if {
-	pair in _for_purpose(guard, purpose)
+	pair in guard_pairs(guard, purpose)
 	[action, version] := pair
 	some type in facts.resource_types[version][action]
 	covers_scope(guard.statement, allow, type)
 	_principal_scope(guard.statement, allow)
 }
 
-_for_purpose(guard, "recipients") := guard.pairs
+# guard_pairs are the pairs a guard denies for a purpose: "recipients" (blocked or restricted) or "block".
+guard_pairs(guard, "recipients") := guard.pairs
 
-_for_purpose(guard, "block") := guard.blocks
+guard_pairs(guard, "block") := guard.blocks
 
 _principal_scope(_, null)
 

@@ -904,11 +904,20 @@ _principal_key_of(type, address, name) := concat("/", [type, name]) if {
 
 # principal_names are the names an administrator pattern may match for a principal: its name,
 # its ARN (where the plan does not know it, arn:aws:iam::<any account>:<role|user|group><path><name>,
-# with an account that only a wildcard matches), and its Terraform address.
+# with an account that only a wildcard matches), and its Terraform address. A name unknown until
+# apply (name_prefix) is an unknown name (see unknown_name): any pattern may match it.
 principal_names(change) := array.concat([change.address], [name |
-	some name in [_after(change).name, _principal_arn(change)]
+	some name in [object.get(_after(change), "name", null), _principal_arn(change), _unknown_name(change)]
 	is_string(name)
 ])
+
+_unknown_name(change) := sprintf("?%s.name", [change.address]) if {
+	not is_string(object.get(_after(change), "name", null))
+} else := null
+
+# unknown_name holds for a principal name that stands for one unknown until apply: "?" (a marked
+# Principal) or "?" and the expression it depends on ("?aws_iam_role.r.name").
+unknown_name(name) if startswith(name, "?")
 
 _principal_arn(change) := arn if {
 	arn := _after(change).arn
@@ -918,13 +927,14 @@ _principal_arn(change) := arn if {
 	is_string(name)
 	path := object.get(_after(change), "path", "/")
 	is_string(path)
-}
+} else := null
 
 _any_account := "\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001\u0001"
 
 # grantees are the principals a statement applies to, one list of names each (an empty list for a
-# principal that cannot be named): the Principal of a resource policy statement; the role, user or
-# group of an inline policy; the principals the plan attaches a managed policy to.
+# principal that cannot be named; an unknown name, see unknown_name, for one named only during
+# apply): the Principal of a resource policy statement; the role, user or group of an inline policy;
+# the principals the plan attaches a managed policy to.
 grantees(index, statement) := [[identifier] | some identifier in _statement_principals(statement)] if {
 	readable_policies[index].kind == "resource"
 } else := [principal_names(principal_change(policy))] if {
@@ -943,6 +953,9 @@ grantees(index, statement) := [[identifier] | some identifier in _statement_prin
 ] if {
 	policy := readable_policies[index]
 	policy.resource_type == "aws_iam_policy"
+} else := [[sprintf("?%s.%s", [policy.change.address, spec.argument])]] if {
+	policy := readable_policies[index]
+	spec := _principal_argument[policy.resource_type]
 } else := [[arn]] if {
 	arn := object.get(readable_policies[index].change.change, ["after", "permission_set_arn"], null)
 	is_string(arn)
@@ -968,15 +981,17 @@ undecided contains item if {
 	item := _undecided(k, "SES-001", pairs)
 }
 
+# SES-003 is also undecided where a principal is named only during apply (see grantees).
 undecided contains item if {
-	some k in _uncertain_entries
-	verdict := admin_only_verdicts[k]
+	some k, verdict in admin_only_verdicts
 	entry := ses_entries[k]
 	possible := _unless(verdict.possible, administrators_only(entry.policy_index, entry.statement, "certainly"))
 	certain := _unless(verdict.certain, administrators_only(entry.policy_index, entry.statement, "possibly"))
 	pairs := possible - certain
 	count(pairs) > 0
-	item := _undecided(k, "SES-003", pairs)
+	undecided := _undecided(k, "SES-003", pairs)
+	expressions := undecided.expressions | grantee_expressions(entry.policy_index, entry.statement)
+	item := object.union(undecided, {"expressions": expressions})
 }
 
 undecided contains item if {
@@ -1034,11 +1049,20 @@ administrators_only(index, statement, mode) := true if {
 	}
 } else := false
 
-_administrator(["?"], "possibly")
+_administrator(names, "possibly") if {
+	some name in names
+	unknown_name(name)
+}
 
-_administrator(names, _) if {
-	names != ["?"]
-	config.is_administrator(names)
+_administrator(names, _) if config.is_administrator([name | some name in names; not unknown_name(name)])
+
+# grantee_expressions are the expressions that the unknown names of a statement's principals
+# depend on (an unknown Principal's are the statement's own).
+grantee_expressions(index, statement) := {trim_prefix(name, "?") |
+	some names in grantees(index, statement)
+	some name in names
+	unknown_name(name)
+	name != "?"
 }
 
 # attached_principals indexes, by the managed policy they name (see _attachment_keys), the
@@ -1106,7 +1130,7 @@ _principals_of_argument(change, type, argument) := [_principal_names_for(type, n
 } else := targets if {
 	targets := [principal_names(target) | some target in referenced_changes(change, [argument], "managed", type)]
 	count(targets) > 0
-} else := [[]]
+} else := [[sprintf("?%s.%s", [change.address, argument])]]
 
 _principal_names_for(type, name) := principal_names(change) if {
 	change := _principal_named(type, name)

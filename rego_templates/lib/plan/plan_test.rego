@@ -212,6 +212,20 @@ test_principal_names_include_an_arn_for_any_account if {
 	endswith(arn, ":role/svc/app")
 }
 
+test_a_principal_named_only_during_apply_may_be_an_administrator if {
+	role := _change("aws_iam_role.app", "aws_iam_role", {"name_prefix": "admin-", "inline_policy": [{
+		"name": "i",
+		"policy": _document([_send]),
+	}]})
+	plan.principal_names(role) == ["aws_iam_role.app", "?aws_iam_role.app.name"]
+	statement := plan.readable_policies[0].statements[0] with input as _input([role])
+	plan.grantee_expressions(0, statement) == {"aws_iam_role.app.name"} with input as _input([role])
+	plan.administrators_only(0, statement, "possibly") with input as _input([role])
+		with data.sesrego.config as {"administrators": ["arn:aws:iam::*:role/admin-*"]}
+	not plan.administrators_only(0, statement, "certainly") with input as _input([role])
+		with data.sesrego.config as {"administrators": ["arn:aws:iam::*:role/admin-*"]}
+}
+
 test_a_policy_document_read_during_apply_is_evaluated_from_its_statements if {
 	policy := object.union(_change("aws_iam_policy.p", "aws_iam_policy", {}), {"change": {
 		"after_unknown": {"policy": true},

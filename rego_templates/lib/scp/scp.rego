@@ -11,6 +11,7 @@ package sesrego.lib.scp
 
 import rego.v1
 
+import data.sesrego.lib.config
 import data.sesrego.lib.iam
 import data.sesrego.lib.plan
 
@@ -111,7 +112,7 @@ possible_guards := array.concat(
 )
 
 # An SCP unknown as a whole (or an organization policy of unknown type and content) may hold any Deny.
-# Its own SES-007 says so, so it adds no undecided item (see _uncertain_policies).
+# Its own SES-007 says so, so it adds no undecided item (see _guarding_policies).
 _unknown_policy_guards := [object.union(_covered(iam.any_guard, policy), {"with_policy": false, "whole": true}) |
 	some policy in plan.unknown_policies
 	policy.kind == "scp"
@@ -127,27 +128,31 @@ possible_coverage := recipient_coverage | {pair |
 	some pair in guard.pairs
 }
 
-# undecided are the SCP verdicts that some values of the unknowns change: {policy, rule, actions,
-# expressions}, for each policy whose uncertain statements are involved.
+# undecided are the SCP verdicts that some values of the unknowns change: {policy, statement, rule,
+# actions, expressions}, for each policy whose uncertain statements are involved. Attested SCPs turn
+# SES-004 and SES-006 off, so no value changes them then.
 undecided contains item if {
+	not config.scp_attested
 	count(possible_perimeter_statements) + count(perimeter_statements) > 0
 	pairs := {pair | some pair in iam.send_pairs; not pair in recipient_coverage} - _certainly_uncovered
 	count(pairs) > 0
-	some item in _undecided_items("SES-004", pairs)
+	some item in _undecided_items("SES-004", pairs, _perimeter_policies | _guarding_policies(pairs, "recipients"))
 }
 
 undecided contains item if {
+	not config.scp_attested
 	count(possible_perimeter_statements) + count(perimeter_statements) > 0
 	not admin_only_controlled
 	not _admin_only_certainly_uncontrolled
-	some item in _undecided_items("SES-006", iam.admin_only_pairs)
+	policies := _perimeter_policies | _guarding_policies(iam.admin_only_pairs, "block")
+	some item in _undecided_items("SES-006", iam.admin_only_pairs, policies)
 }
 
 undecided contains item if {
 	some guard in guards
 	missing := missing_versions(guard, recipient_coverage) - missing_versions(guard, possible_coverage)
 	count(missing) > 0
-	some item in _undecided_items("SES-005", missing)
+	some item in _undecided_items("SES-005", missing, _guarding_policies(missing, "recipients"))
 }
 
 # A statement that may be a guard limited to some API versions may leave the others uncovered.
@@ -155,7 +160,8 @@ undecided contains item if {
 	some guard in possible_guards
 	missing := _possibly_missing(guard)
 	count(missing) > 0
-	some item in _undecided_items("SES-005", missing)
+	policies := {policy | policy := guard.policy; not guard.whole} | _guarding_policies(missing, "recipients")
+	some item in _undecided_items("SES-005", missing, policies)
 }
 
 _possibly_missing(guard) := {[action, version] |
@@ -193,26 +199,35 @@ missing_versions(guard, coverage) := {[action, version] |
 	not [action, version] in coverage
 }
 
-_undecided_items(rule, pairs) := [{
+_undecided_items(rule, pairs, policies) := [{
 	"policy": policy,
-	"statement": null,
+	"statement": _only_uncertain_statement(policy),
 	"rule": rule,
 	"actions": {action | some [action, _] in pairs},
 	"expressions": _policy_expressions(policy),
 } |
-	some policy in _uncertain_policies
+	some policy in policies
 ]
 
-# The uncertain policies that may change a verdict: those with a possible perimeter or guard.
-_uncertain_policies contains policy if {
-	some [policy, _] in possible_perimeter_statements
-}
+# _only_uncertain_statement names a policy's uncertain statement when it has one, else is null.
+_only_uncertain_statement(policy) := refs[0] if {
+	refs := [iam.ref(statement) |
+		some [other, statement] in uncertain_statements
+		other.address == policy.address
+		other.attribute == policy.attribute
+	]
+	count(refs) == 1
+} else := null
 
-_uncertain_policies contains policy if {
+# The uncertain policies that may change a verdict on some pairs: those with a possible perimeter
+# (for SES-004 and SES-006), and those with a possible guard of one of the pairs for a purpose
+# ("recipients": it may restrict or block them; "block": it may block them).
+_perimeter_policies := {policy | some [policy, _] in possible_perimeter_statements}
+
+_guarding_policies(pairs, purpose) := {guard.policy |
 	some guard in possible_guards
-	count(guard.pairs) > 0
 	not guard.whole
-	policy := guard.policy
+	count(iam.guard_pairs(guard, purpose) & pairs) > 0
 }
 
 _policy_expressions(policy) := {expression |

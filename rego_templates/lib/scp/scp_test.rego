@@ -123,3 +123,36 @@ test_an_organization_policy_of_unknown_type_may_be_an_scp if {
 		item.expressions == {"aws_organizations_policy.maybe.type"}
 	}
 }
+
+test_undecided_items_name_the_only_uncertain_statement_and_skip_attested_rules if {
+	marked := object.union(_policy("aws_organizations_policy.ses", "SERVICE_CONTROL_POLICY", []), {
+		"change": {"after": {"content": null}, "after_unknown": {"content": true}},
+		"sesrego": {"documents": {"content": {"Statement": [
+			object.union(_admin, {"Sid": "Admin", "Effect": {"$unknown": ["var.effect"]}}),
+			_v1,
+			_v2,
+		]}}},
+	})
+	changes := [_scp("aws_organizations_policy.perimeter", [_perimeter]), marked]
+	[item] := [item | some item in scp.undecided] with input as _input(changes)
+	item.rule == "SES-006"
+	item.statement == "Admin"
+	count(scp.undecided) == 0 with input as _input(changes) with data.sesrego.config as {"scp_attested": true}
+}
+
+test_an_uncertain_scp_is_named_only_for_the_verdicts_it_may_change if {
+	recipients := object.union(_policy("aws_organizations_policy.b", "SERVICE_CONTROL_POLICY", []), {
+		"change": {"after": {"content": null}, "after_unknown": {"content": true}},
+		"sesrego": {"documents": {"content": {"Statement": [object.union(_v1, {
+			"Sid": "V1",
+			"Resource": {"$unknown": ["var.resource"]},
+		})]}}},
+	})
+	changes := [_scp("aws_organizations_policy.perimeter", [_perimeter, _admin]), recipients]
+	rules := {item.rule | some item in scp.undecided} with input as _input(changes)
+	rules == {"SES-004", "SES-005"} # a guard of send pairs cannot change SES-006
+	every item in scp.undecided {
+		item.policy.address == "aws_organizations_policy.b"
+		item.statement == "V1"
+	} with input as _input(changes)
+}
