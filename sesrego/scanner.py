@@ -432,7 +432,9 @@ def _pool_round(run: _Run, sources: list[Source], pending: list[int], evaluator:
                 task_run = run if sources[i].kind == "stdin" else dataclasses.replace(run, stdin=None)
                 try:
                     futures.append((i, pool.submit(_scan_one, sources[i], task_run)))
-                except BrokenProcessPool:  # a worker died while the rest were being handed out
+                except (BrokenProcessPool, ValueError):  # a worker died while the rest were being handed out
+                    # (ValueError: it died while submit() was starting another worker, and the pool's
+                    # manager thread closed the queue whose descriptors that worker was being given)
                     unsent = pending[n:]
                     break
         for i, future in futures:
