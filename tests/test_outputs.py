@@ -396,6 +396,17 @@ def test_a_report_into_a_fifo_is_written_in_place(tmp_path):
     assert stat.S_ISFIFO(fifo.lstat().st_mode) and json.loads(received[0])["summary"]["warn"] == 1
 
 
+def test_a_report_into_a_fifo_nobody_reads_fails_within_the_input_timeout(tmp_path):
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    result = subprocess.run([sys.executable, "-m", "sesrego", "scan", "-j", "1", "--input-timeout", "0.5", "-o",
+                             str(fifo), str(ROOT / "tests/fixtures/plans/one-warning.json")],
+                            capture_output=True, text=True, timeout=60)  # hung forever before
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{fifo}: no program opened this FIFO for reading within 0.5 seconds" in result.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
 # --- links and hand-edited records: nothing outside the directory, nothing sesrego did not write -------------
 
 
