@@ -187,6 +187,15 @@ def distinct_outputs(files: Iterable[Path | None], directories: Iterable[Path | 
                 raise OutputError(f"is inside the output directory {directory}; write it elsewhere", path=given)
 
 
+def not_an_input(outputs: Iterable[Path | None], inputs: Iterable[Path | None]) -> None:
+    """Refuse an output file that is one of the command's inputs (a source, a configuration file, a
+    signing key, a claims file), however spelt: ``..``, symbolic links, hard links."""
+    read = {identity(p) for p in inputs if p is not None and os.path.lexists(p)}
+    for given in outputs:
+        if given is not None and os.path.lexists(given) and identity(given) in read:
+            raise OutputError("is also an input of this command; the output would replace it", path=given)
+
+
 @dataclass(frozen=True, slots=True)
 class Written:
     """What :func:`write_tree` did."""
