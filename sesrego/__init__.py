@@ -40,9 +40,10 @@ def compile_tree(catalogs: Paths = (), guidance: Paths = ()) -> tuple[Program, T
     to bytes, tests included; ``tree.facts`` is ``data.sesrego.facts``. Deterministic: the same
     sources give byte-identical files.
     """
+    from .arguments import paths
     from .compiler import compile_tree as compile_sources
 
-    return compile_sources([Path(p) for p in catalogs], [Path(p) for p in guidance])
+    return compile_sources(paths("catalogs", catalogs), paths("guidance", guidance))
 
 
 def build_bundle(output: str | PathLike[str], *, catalogs: Paths = (), guidance: Paths = (),
@@ -59,13 +60,16 @@ def build_bundle(output: str | PathLike[str], *, catalogs: Paths = (), guidance:
     ``strict`` makes any cross-check finding an error (nothing is built). Two builds of the same
     sources give byte-identical bundles. Returns where it was written, its size and revision.
     """
+    from . import arguments as check
     from .bundle import BuildOptions
     from .outputs import Sources, build_bundle as build
 
-    options = BuildOptions(output=Path(output), signing=signing, oci_layout=Path(oci_layout) if oci_layout else None,
-                           oci_tag=oci_tag, sources=sources, force=force)
-    return build(options, Sources(tuple(Path(p) for p in catalogs), tuple(Path(p) for p in guidance), strict,
-                                  Path(cross_check_report) if cross_check_report else None), config=config)
+    options = BuildOptions(output=Path(output), signing=check.signing(signing),  # type: ignore[arg-type]
+                           oci_layout=Path(oci_layout) if oci_layout else None, oci_tag=check.oci_tag(oci_tag),
+                           sources=sources, force=force)
+    return build(options, Sources(tuple(check.paths("catalogs", catalogs)), tuple(check.paths("guidance", guidance)),
+                                  strict, Path(cross_check_report) if cross_check_report else None),
+                 config=check.mapping("config", config) if config is not None else None)
 
 
 def verify_bundle(bundle: str | PathLike[str], verification_key: str | PathLike[str], *,
@@ -99,28 +103,33 @@ def scan(paths: Paths, *, catalogs: Paths = (), guidance: Paths = (), config: Ma
     :class:`~sesrego.report.ScanReport` has the findings per input and the ``exit_status``
     (1 when a finding is at or above ``fail_on``, 2 when an input could not be read).
     """
-    from . import prebuilt
+    from . import arguments as check, prebuilt
     from .compiler import compile_tree as compile_sources
     from .config import validate
     from .engine import Embedded, OpaBinary
     from .scanner import ScanOptions, default_evaluator, scan as scan_inputs
 
+    inputs = check.paths("paths", paths)
+    config = check.mapping("config", config)
+    options = ScanOptions(config=config, engine=check.choice("engine", engine, check.ENGINES), jobs=check.jobs(jobs),
+                          fail_on=check.choice("fail_on", fail_on, check.FAIL_ON),
+                          tf_dir=check.directory("tf_dir", tf_dir) if tf_dir is not None else None)
     if bundle is not None:
         policies = prebuilt.load(Path(bundle), Path(verification_key) if verification_key else None)
+    elif verification_key is not None:
+        raise check.SesregoError("verification_key verifies a bundle; give the bundle too")
     else:
-        policies = prebuilt.compiled(*compile_sources([Path(p) for p in catalogs], [Path(p) for p in guidance]))
-    config = dict(config or {})
+        policies = prebuilt.compiled(*compile_sources(check.paths("catalogs", catalogs),
+                                                      check.paths("guidance", guidance)))
     if config:
         validate(config, None, policies.rule_ids)
-    options = ScanOptions(config=config, engine=engine, jobs=jobs, fail_on=fail_on,
-                          tf_dir=str(tf_dir) if tf_dir is not None else None)
     if policies.program is not None:
         evaluator = default_evaluator(policies.program, policies.tree, options)
     elif engine == "opa":
         evaluator = OpaBinary(policies.tarball(config))
     else:
         evaluator = Embedded(policies.modules, policies.data(config))
-    return scan_inputs([str(p) for p in paths], policies.program, policies.tree, options, evaluator=evaluator,
+    return scan_inputs([str(p) for p in inputs], policies.program, policies.tree, options, evaluator=evaluator,
                        rules=policies.rules)
 
 
@@ -136,10 +145,11 @@ def diff(old: str | PathLike[str] | None = None, new: str | PathLike[str] | None
     (how each side is named), the catalog, consideration, fact and cross-check changes, the
     ``rules`` affected and why, and ``exit_status`` (1 when a rule changes behaviour).
     """
+    from .arguments import paths
     from .drift import drift, load_side, overlay
 
-    old_side = overlay(load_side(None if old is None else str(old)), [Path(p) for p in old_catalogs],
-                       [Path(p) for p in old_guidance])
-    new_side = overlay(load_side(None if new is None else str(new)), [Path(p) for p in new_catalogs],
-                       [Path(p) for p in new_guidance])
+    old_side = overlay(load_side(None if old is None else str(old)), paths("old_catalogs", old_catalogs),
+                       paths("old_guidance", old_guidance))
+    new_side = overlay(load_side(None if new is None else str(new)), paths("new_catalogs", new_catalogs),
+                       paths("new_guidance", new_guidance))
     return {"old": old_side.label, "new": new_side.label, **drift(old_side, new_side)}

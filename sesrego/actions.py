@@ -96,7 +96,7 @@ def _catalog_matches(program: Program, catalog: Catalog, pattern: str) -> list[M
 def lookup(program: Program, pattern: str | None) -> Answer:
     """Every catalog action ``pattern`` matches (every action when it is None), per API version."""
     prefixes = {catalog.prefix.lower() for catalog in program.catalogs}
-    read, note = _read(pattern, prefixes) if pattern else ("*", None)
+    read, note = _read(pattern, prefixes) if pattern is not None else ("*", None)  # "" grants nothing
     matches = [m for catalog in program.catalogs for m in _catalog_matches(program, catalog, read)]
     suggestions: tuple[str, ...] = ()
     if not matches and pattern and len(read) <= MAX_SUGGESTED:  # difflib is quadratic in the lengths

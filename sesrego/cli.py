@@ -158,12 +158,12 @@ def _cross_check_summary(verbose: bool, report_path: Path | None):
 
 def _oci_tag(value: str) -> str:
     """A tag as the OCI distribution spec allows it (what `oras cp DIR:TAG` and registries accept)."""
-    import re
+    from .arguments import oci_tag
 
-    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}", value):
-        raise click.BadParameter(f"{printable(value)!r} is not an OCI tag (letters, digits, '_', '.', '-'; at most "
-                                 "128, not starting with '.' or '-')", param_hint="--oci-tag")
-    return value
+    try:
+        return oci_tag(value)
+    except SesregoError as exc:
+        raise click.BadParameter(exc.problem, param_hint="--oci-tag") from None
 
 
 _ALGORITHMS = click.Choice(["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "HS256", "HS384", "HS512"])

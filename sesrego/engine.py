@@ -126,8 +126,7 @@ class Result:
             return tuple(items)
 
         for finding in (*objects("findings"), *objects("waived")):
-            if not isinstance(finding.get("rule_id"), str) or not isinstance(finding.get("severity"), str):
-                raise EngineError(f"the engine answered a finding without rule_id or severity: {_short(finding)}")
+            _check_finding(finding)
         checked = value.get("checked")
         if not isinstance(checked, dict) or not all(isinstance(checked.get(k), int) and not isinstance(
                 checked.get(k), bool) for k in ("policies", "unverifiable")):
@@ -139,6 +138,26 @@ class Result:
                    waivers_used=objects("waivers_used"), waivers_unused=objects("waivers_unused"),
                    waivers_expired=objects("waivers_expired"),
                    shared_policies=shared if isinstance(shared, int) else 0)
+
+
+#: A finding's text fields, and the severities a rule can give (sesrego.config.SEVERITIES).
+_TEXT_FIELDS = ("resource", "resource_type", "attribute", "msg", "title", "remediation", "policy_kind")
+_SEVERITIES = ("deny", "warn", "info")
+
+
+def _check_finding(finding: dict) -> None:
+    """A finding as the rules make it; an answer from elsewhere (an OPA server running other policies)
+    that is not is an error, never a pass nor a crash in an output format."""
+    if not isinstance(finding.get("rule_id"), str) or not isinstance(finding.get("severity"), str):
+        raise EngineError(f"the engine answered a finding without rule_id or severity: {_short(finding)}")
+    if finding["severity"] not in _SEVERITIES:
+        raise EngineError(f"the engine answered a finding whose severity is not deny, warn or info: {_short(finding)}")
+    wrong = [key for key in _TEXT_FIELDS if key in finding and not isinstance(finding[key], str)]
+    wrong += [key for key in ("actions", "consideration") if key in finding and not (
+        isinstance(finding[key], list) and all(isinstance(item, str) for item in finding[key]))]
+    if not isinstance(finding.get("resource"), str) or wrong:
+        raise EngineError(f"the engine answered a finding with a malformed {(wrong or ['resource'])[0]}: "
+                          f"{_short(finding)}")
 
 
 def _short(value: object) -> str:

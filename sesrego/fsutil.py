@@ -31,7 +31,8 @@ from pathlib import Path
 
 from .documents import load_json
 from .errors import OutputError, SesregoError
-from .reading import read_file
+from . import reading
+from .reading import open_fifo_for_writing, read_file
 
 RECORD = ".sesrego-files.json"
 JOURNAL = ".sesrego-files.pending.json"
@@ -64,7 +65,8 @@ def atomic_write(path: Path, data: bytes, *, follow_links: bool = True) -> None:
     A symbolic link is written through (the link stays), unless ``follow_links`` is false: then
     the link itself is replaced by the file (sesrego's own bookkeeping files are never written
     elsewhere through a link). A device or pipe (``/dev/stdout``, a FIFO) is written to directly,
-    as it cannot be replaced.
+    as it cannot be replaced; a FIFO that no program opens for reading within the input timeout
+    (``--input-timeout``) is an error, never a hang.
     """
     given = Path(path)
     if not follow_links and given.is_symlink():
@@ -73,7 +75,9 @@ def atomic_write(path: Path, data: bytes, *, follow_links: bool = True) -> None:
         raise OutputError("is a directory", path=given)
     if given.exists() and not given.is_file():
         try:
-            with open(given, "wb") as handle:
+            fd = open_fifo_for_writing(str(given), reading.INPUT_TIMEOUT, OutputError) if stat.S_ISFIFO(
+                given.stat().st_mode) else os.open(given, os.O_WRONLY)
+            with open(fd, "wb") as handle:
                 handle.write(data)
             return
         except OSError as exc:
@@ -181,6 +185,15 @@ def distinct_outputs(files: Iterable[Path | None], directories: Iterable[Path | 
         for given in files:
             if inside(given, directory):
                 raise OutputError(f"is inside the output directory {directory}; write it elsewhere", path=given)
+
+
+def not_an_input(outputs: Iterable[Path | None], inputs: Iterable[Path | None]) -> None:
+    """Refuse an output file that is one of the command's inputs (a source, a configuration file, a
+    signing key, a claims file), however spelt: ``..``, symbolic links, hard links."""
+    read = {identity(p) for p in inputs if p is not None and os.path.lexists(p)}
+    for given in outputs:
+        if given is not None and os.path.lexists(given) and identity(given) in read:
+            raise OutputError("is also an input of this command; the output would replace it", path=given)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,8 @@ from pathlib import Path
 from .bundle import Built, BuildOptions, check_outputs, json_bytes, write_bundle, write_policy_dir
 from .compiler import compile_tree
 from .errors import CrossCheckError
-from .fsutil import Written, atomic_write, check_writable, distinct_outputs, refuse_special_directory
+from .fsutil import (Written, atomic_write, check_writable, distinct_outputs, not_an_input,
+                     refuse_special_directory)
 from .model import Program
 from .render import Tree
 
@@ -57,6 +58,7 @@ def compile_policy_dir(options: PolicyDirOptions, sources: Sources = Sources(), 
     """Compile the sources and write the policy directory (``.rego`` files, their tests, ``data.json``)."""
     refuse_special_directory(options.output)
     distinct_outputs([sources.cross_check_report], [options.output])
+    not_an_input([sources.cross_check_report], [*sources.catalogs, *sources.guidance])
     if sources.cross_check_report is not None:
         check_writable(sources.cross_check_report)
     program, tree = compile_sources(sources, announce)
@@ -76,6 +78,9 @@ def build_bundle(options: BuildOptions, sources: Sources = Sources(), *, config:
     from .config import load_configuration, validate
 
     check_outputs(options, sources.cross_check_report)
+    signing = (options.signing.key, options.signing.claims_file) if options.signing is not None else ()
+    not_an_input([options.output, sources.cross_check_report],
+                 [*sources.catalogs, *sources.guidance, *data_files, *signing])
     program, tree = compile_sources(sources, announce)
     rule_ids = [rule.id for rule in program.rules]
     configuration = load_configuration(list(data_files), rule_ids)

@@ -112,6 +112,11 @@ def load(path: Path, verification_key: Path | None = None, key_id: str | None = 
                if name.endswith(".rego") and not name.endswith("_test.rego")}
     if DATA_PATH not in files or not modules:
         raise BundleError(f"not a sesrego bundle: it has no {DATA_PATH} or no Rego modules", path=path)
+    for name, body in modules.items():  # else each input would fail with a decoding error of its own
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BundleError(f"{name} is not UTF-8 (byte {exc.start}); OPA reads Rego as UTF-8", path=path) from None
     document = load_json(files[DATA_PATH], f"{path}:{DATA_PATH}", error=BundleError)
     if not isinstance(document, dict) or not isinstance(document.get("facts"), dict):
         raise BundleError(f"not a sesrego bundle: {DATA_PATH} holds no facts", path=path)

@@ -15,6 +15,7 @@ keys, claims, certificates and bundles. Whatever the file is, the same guarantee
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import threading
@@ -114,6 +115,27 @@ def open_fifo(path: str, timeout: float, error: type[SesregoError] = InputError)
     if "error" in opened:
         raise opened["error"]
     return opened["fd"]
+
+
+def open_fifo_for_writing(path: str, timeout: float, error: type[SesregoError] = InputError) -> int:
+    """Open a FIFO for writing (an output), waiting at most ``timeout`` seconds for a reader."""
+    import fcntl
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # ENXIO while nobody reads
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+            if time.monotonic() >= deadline:
+                raise error(f"no program opened this FIFO for reading within {timeout:g} seconds "
+                            "(raise it with --input-timeout)", path=path) from None
+            time.sleep(0.02)
+            continue
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        return fd
 
 
 def regular_file(path: str | Path, what: str, error: type[SesregoError] = InputError) -> str:

@@ -114,3 +114,9 @@ def test_a_very_long_pattern_is_answered_without_suggestions(compiled):
     program, _ = compiled
     answer = lookup(program, "ses:SendEmai" + "l" * 100_000)
     assert answer.matches == () and answer.suggestions == ()
+
+
+def test_an_empty_pattern_grants_nothing_it_is_not_every_action():
+    result = run("actions", "")  # as `sesrego actions "$UNSET_VARIABLE"` gives it
+    assert result.exit_code == 1 and "matches no action" in result.output and "grants 2" not in result.output
+    assert run("actions").exit_code == 0

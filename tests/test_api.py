@@ -132,3 +132,38 @@ def test_diff_names_the_rules_a_catalog_change_affects():
     newer = sesrego.diff(new_catalogs=[FIXTURES / "sources" / "ses-v1-current.md"])
     assert newer["exit_status"] == 1 and "SES-001" in newer["rules"]["changed"]
     assert newer["new"].endswith("with ses-v1-current.md")
+
+
+PLAN = EXAMPLES / "app-role-sends-mail" / "plan.json"
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: sesrego.scan(str(PLAN), jobs=1), "a list of paths"),  # not one path per character ("/" walked)
+    (lambda: sesrego.scan(PLAN, jobs=1), "a list of paths"),
+    (lambda: sesrego.scan([PLAN, 3], jobs=1), "not a path"),
+    (lambda: sesrego.compile_tree(catalogs=str(SEED_V1)), "a list of paths"),
+    (lambda: sesrego.diff(new_guidance=str(V1_GUIDANCE)), "a list of paths"),
+    (lambda: sesrego.scan([PLAN], config=[1, 2], jobs=1), "config: a mapping"),
+    (lambda: sesrego.scan([PLAN], engine="bogus", jobs=1), "engine: one of embedded, opa"),
+    (lambda: sesrego.scan([PLAN], jobs=-1), "jobs: a number of worker processes"),
+    (lambda: sesrego.scan([PLAN], jobs="2"), "jobs: a number of worker processes"),
+    (lambda: sesrego.scan([PLAN], fail_on="bogus", jobs=1), "fail_on: one of deny, warn"),
+    (lambda: sesrego.scan([PLAN], tf_dir="/nonexistent-sesrego", jobs=1), "not a directory"),
+    (lambda: sesrego.scan([PLAN], verification_key=PLAN, jobs=1), "verification_key verifies a bundle"),
+])
+def test_the_scan_and_compile_verbs_refuse_bad_arguments_as_sesrego_errors(call, words):
+    with pytest.raises(SesregoError, match=words):
+        call()
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"config": [1]}, "config: a mapping"),
+    ({"signing": "key.pem"}, "signing: a sesrego.signing.SigningOptions"),
+    ({"oci_layout": "oci", "oci_tag": "bad tag/../x"}, "is not an OCI tag"),
+    ({"catalogs": str(SEED_V1)}, "a list of paths"),
+])
+def test_build_bundle_refuses_bad_arguments_and_writes_nothing(tmp_path, monkeypatch, kwargs, words):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SesregoError, match=words):
+        sesrego.build_bundle(tmp_path / "b.tar.gz", **kwargs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -236,3 +236,14 @@ def test_diff_reads_a_hostile_manifest_as_one_error_naming_the_bundle(tmp_path, 
     assert result.exit_code == 2 and "Traceback" not in result.output
     [line] = result.stderr.splitlines()
     assert line.startswith(f"Error: {path}") and words in line, line
+
+
+def test_a_bundle_module_that_is_not_utf8_is_the_bundles_error_not_each_inputs(tmp_path):
+    built = tmp_path / "good.tar.gz"
+    assert run("bundle", "-o", built).exit_code == 0
+    entries = list(read_bundle(built).items()) + [("sesrego/x.rego", b"package sesrego.x\n# \xff\n")]
+    plan = tmp_path / "plan.json"
+    plan.write_text('{"format_version": "1.2", "planned_values": {"root_module": {}}}')
+    result = run("scan", "-j", "1", "--bundle", _bundle(tmp_path, entries), plan, plan)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "b.tar.gz: sesrego/x.rego is not UTF-8" in result.output and "plan.json" not in result.output

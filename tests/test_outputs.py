@@ -289,6 +289,32 @@ def test_two_outputs_of_one_command_never_share_a_path(tmp_path, args):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("args", [
+    ["bundle", "-o", "{t}/in/cat.md", "--catalog", "{t}/in/cat.md"],
+    ["bundle", "-o", "{t}/in/g.md", "--guidance", "{t}/in/../in/g.md"],
+    ["bundle", "-o", "{t}/in/d.yaml", "--data", "{t}/in/d.yaml"],
+    ["bundle", "-o", "{t}/in/link.pem", "--signing-key", "{t}/in/key", "--signing-alg", "HS256"],
+    ["bundle", "-o", "{t}/b.tar.gz", "--signing-key", "{t}/in/key", "--signing-alg", "HS256",
+     "--claims-file", "{t}/in/claims.json", "--cross-check-report", "{t}/in/claims.json"],
+    ["compile", "-o", "{t}/policy", "--catalog", "{t}/in/cat.md", "--cross-check-report", "{t}/in/cat.md"],
+])
+def test_an_output_is_never_one_of_the_commands_inputs(tmp_path, args):
+    given = tmp_path / "in"
+    given.mkdir()
+    (given / "cat.md").write_bytes((ROOT / "sesrego/sources/catalogs/ses-v1.md").read_bytes())
+    (given / "g.md").write_bytes((ROOT / "sesrego/sources/guidance/ses-specific-guidance.md").read_bytes())
+    (given / "d.yaml").write_text("sesrego:\n  config: {scp_attested: true}\n")
+    (given / "key").write_bytes(b"a shared secret of enough length for HS256")  # a private key, lost before
+    (given / "link.pem").symlink_to(given / "key")
+    (given / "claims.json").write_text('{"team": "mail"}')
+    before = {p.name: p.read_bytes() for p in given.iterdir()}
+    result = run(*[a.format(t=tmp_path) for a in args])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "is also an input of this command; the output would replace it" in result.stderr
+    assert {p.name: p.read_bytes() for p in given.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
 # --- OCI layout --------------------------------------------------------------------------------------------
 
 
@@ -394,6 +420,17 @@ def test_a_report_into_a_fifo_is_written_in_place(tmp_path):
     reader.join()
     assert result.exit_code == 0, result.output
     assert stat.S_ISFIFO(fifo.lstat().st_mode) and json.loads(received[0])["summary"]["warn"] == 1
+
+
+def test_a_report_into_a_fifo_nobody_reads_fails_within_the_input_timeout(tmp_path):
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    result = subprocess.run([sys.executable, "-m", "sesrego", "scan", "-j", "1", "--input-timeout", "0.5", "-o",
+                             str(fifo), str(ROOT / "tests/fixtures/plans/one-warning.json")],
+                            capture_output=True, text=True, timeout=60)  # hung forever before
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{fifo}: no program opened this FIFO for reading within 0.5 seconds" in result.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
 
 
 # --- links and hand-edited records: nothing outside the directory, nothing sesrego did not write -------------

@@ -243,6 +243,12 @@ def test_server_without_policies_is_a_clear_error(opa_server, tmp_path):
     (200, b'{"result": [{"result": {"findings": [{"msg": 1}], "waived": [], "checked": {"policies": 1, '
           b'"unverifiable": 0}, "waivers_used": [], "waivers_unused": [], "waivers_expired": []}}]}',
      "without rule_id"),
+    (200, b'{"result": [{"result": {"findings": [{"rule_id": "SES-001", "severity": "deny\\u0000", "resource": "r"}], '
+          b'"waived": [], "checked": {"policies": 1, "unverifiable": 0}, "waivers_used": [], "waivers_unused": [], '
+          b'"waivers_expired": []}}]}', "severity"),  # was a pass (exit 0) in JSON
+    (200, b'{"result": [{"result": {"findings": [{"rule_id": "SES-001", "severity": "deny", "resource": 5, '
+          b'"msg": ["x"]}], "waived": [], "checked": {"policies": 1, "unverifiable": 0}, "waivers_used": [], '
+          b'"waivers_unused": [], "waivers_expired": []}}]}', "resource"),  # was an internal error for the scan
     (500, b'{"code": "internal_error", "message": "boom \\u001b[2J\\u0000"}', "answered 500"),
     (502, b"<html>\x1b[31mbad gateway</html>", "answered 502"),
 ])
