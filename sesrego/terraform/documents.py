@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+from os.path import commonprefix
 
-from .values import Encoded, Partial, TfSet, Unknown
+from .values import Either, Encoded, Partial, TfSet, Unknown
 
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _PLACEHOLDER = re.compile(_OPEN + r"(\d+)" + _CLOSE)
@@ -33,6 +34,8 @@ def like(parts) -> str:
 
 def marked(value):
     """``value`` as plain JSON, every unknown replaced by a marker."""
+    if isinstance(value, Either):
+        return _common([marked(option) for option in value.options], value)
     if isinstance(value, Unknown):
         return marker(value)
     if isinstance(value, dict):
@@ -48,7 +51,55 @@ def document_of(unknown: Unknown):
         return marked(unknown.value)
     if isinstance(unknown, Partial):
         return _decoded_template(unknown.parts)
+    if isinstance(unknown, Either):
+        options = [_option_document(option) for option in unknown.options]
+        return None if None in options else _common(options, unknown)
     return None
+
+
+def _option_document(option):
+    """One option of a conditional policy: a known JSON string decoded, or a partly known document."""
+    if isinstance(option, Unknown):
+        return document_of(option)
+    try:
+        document = json.loads(option) if isinstance(option, str) else None
+    except (ValueError, RecursionError):
+        return None
+    return document if isinstance(document, dict) and '"$unknown"' not in option else None
+
+
+def _common(options: list, either: Either):
+    """What the options of ``c ? a : b`` have in common, each difference a marker of the whole conditional.
+
+    Lists of one length and objects with the same keys are compared item by item; two strings give a
+    marker whose ``like`` keeps their common start and end. The result may stand for more values
+    than the options (``[a1, b2]`` from ``[a1, a2]`` or ``[b1, b2]``), never for fewer.
+    """
+    first, second = options
+    if first == second:
+        return first
+    if _is_marker(first) or _is_marker(second) or type(first) is not type(second):
+        return {"$unknown": either.expressions}
+    if isinstance(first, str):
+        return {"$unknown": either.expressions} | _like_both(first, second)
+    if isinstance(first, list) and len(first) == len(second):
+        return [_common([a, b], either) for a, b in zip(first, second)]
+    if isinstance(first, dict) and first.keys() == second.keys():
+        return {key: _common([first[key], second[key]], either) for key in first}
+    return {"$unknown": either.expressions}
+
+
+def _is_marker(value) -> bool:
+    return isinstance(value, dict) and "$unknown" in value
+
+
+def _like_both(first: str, second: str) -> dict:
+    """``like`` for a string that is one of two: their common start, ``*``, their common end."""
+    start = len(commonprefix([first, second]))
+    rest = first[start:][::-1], second[start:][::-1]
+    end = len(commonprefix(list(rest)))
+    glob = like([first[:start], None, first[len(first) - end:]])
+    return {"like": glob} if glob != "*" else {}
 
 
 def _decoded_template(parts: tuple):

@@ -21,6 +21,7 @@ from .values import (
     MISSING,
     Budget,
     Computed,
+    Either,
     Fail,
     Invalid,
     LimitExceeded,
@@ -224,7 +225,7 @@ class Evaluator:
             raise Fail("the condition is null; it must be true or false")
         results = self.value(yes), self.value(no)
         if isinstance(test, Unknown):
-            return None if results == (None, None) else poison(test)
+            return None if results == (None, None) else Either(results, test.causes)
         chosen = results[0] if to_bool(test) else results[1]
         if any(isinstance(result, Unknown) for result in results) or None in results:
             return chosen  # a null result takes the other's type; an unknown one's type is not known here

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .values import Encoded, Fail, Invalid, Partial, Unknown, UnknownUsed, find_unknown, to_string
+from .values import Either, Encoded, Fail, Invalid, Partial, Unknown, UnknownUsed, find_unknown, to_string
 
 POLICY_DOCUMENT = "aws_iam_policy_document"
 #: Nested blocks and the arguments each must set (the provider's schema).
@@ -90,8 +90,9 @@ def _plain(unknown: Unknown) -> Unknown:
 
 
 def _leaf(unknown: Unknown) -> Unknown:
-    """An unknown string in a list of strings: a string with unknown parts keeps its known parts."""
-    return unknown if isinstance(unknown, Partial) else _plain(unknown)
+    """An unknown string or list of strings: a string with unknown parts keeps its known parts, the
+    result of ``c ? a : b`` with an unknown condition what its options have in common."""
+    return unknown if isinstance(unknown, (Partial, Either)) else _plain(unknown)
 
 
 def _statements_of(text) -> list | Unknown:
@@ -137,7 +138,7 @@ def _one_or_many(values, version: str = ""):
     """A set of strings as the provider writes it: one string alone, else a list; with ``version``, its
     policy variables written ``&{x}`` become ``${x}``."""
     if isinstance(values, Unknown):
-        return _plain(values)
+        return _leaf(values)
     if not isinstance(values, list):
         raise Fail("a list of strings is required")
     out, seen = [], set()

@@ -8,6 +8,7 @@ unknown. Unknowns keep what *is* known about them:
 - :class:`Partial`: a string built from known text and unknown parts (``"arn:${var.x}:..."``);
 - :class:`Encoded`: the JSON text of a partly known value (``jsonencode`` with unknown leaves,
   an ``aws_iam_policy_document`` with unknown arguments);
+- :class:`Either`: one of two values, chosen by an unknown condition;
 - :class:`Repeated`: the instances of a resource or module whose ``count``/``for_each`` is
   unknown: any number of copies of one element.
 
@@ -112,6 +113,18 @@ class Encoded(Unknown):
         self.value = value
         self.origin = origin
         self.causes = _dedupe(causes)
+
+
+class Either(Unknown):
+    """One of ``options``, chosen by an unknown condition (``c ? a : b``): a policy document keeps
+    what its options have in common (documents.py); any other use loses them (``poison``)."""
+
+    __slots__ = ("options",)
+
+    def __init__(self, options: tuple, causes) -> None:
+        self.options = options
+        self.causes = _dedupe(list(causes) + [cause for option in options if isinstance(option, Unknown)
+                                              for cause in option.causes])
 
 
 class Repeated(Unknown):

@@ -73,7 +73,7 @@ _violations contains violation if {
 			policy.address,
 			policy.attribute,
 			policy.reason,
-			_explanations(policy, object.get(policy, "expressions", [])),
+			_explanations(policy, plan.unknown_expressions(policy)),
 		]),
 	}
 }
