@@ -173,3 +173,50 @@ def test_an_unknown_inline_policy_of_the_same_role_may_hold_the_guard(evaluate):
     assert rules(evaluate, allow, _role_policy("aws_iam_role_policy.guard", "other")) == {"SES-001", "SES-007"}
     unknown_managed = resource("aws_iam_policy.m", "aws_iam_policy", {"name": "m"}, unknown={"policy": True})
     assert rules(evaluate, allow, unknown_managed) == {"SES-001", "SES-007"}  # managed: the same-policy rule
+
+
+# --- B13: a name that two principals of the plan share names neither ---------------------------------------
+# IAM names are unique in an account, so two roles of the plan with one name live in different accounts (a
+# module instance per account, each with its own provider): their inline policies are not one principal's.
+
+_ENVIRONMENTS = {"prod": (SEND, GUARD), "staging": (SEND,)}
+
+
+def _environment(key, *statements, role_argument="app"):
+    module = f'module.env["{key}"]'
+    role = resource(f"{module}.aws_iam_role.app", "aws_iam_role", {"name": "app"}, module=module)
+    policies = []
+    for statement in statements:
+        address = f"{module}.aws_iam_role_policy.{statement['Sid'].lower()}"
+        after = {"name": statement["Sid"].lower(), "policy": policy_json(statement)}
+        if role_argument is not None:
+            after["role"] = role_argument
+        policies.append(resource(address, "aws_iam_role_policy", after, module=module,
+                                 unknown=None if role_argument is not None else {"role": True}))
+    return [role, *policies]
+
+
+def _module_references(*names):
+    resources = [{"address": f"aws_iam_role_policy.{name}", "mode": "managed", "type": "aws_iam_role_policy",
+                  "name": name, "expressions": {"role": {"references": ["aws_iam_role.app.name", "aws_iam_role.app"]}}}
+                 for name in names]
+    return {"root_module": {"module_calls": {"env": {"module": {"resources": resources}}}}}
+
+
+def test_a_guard_of_a_same_named_role_in_another_account_does_not_count(evaluate):
+    changes = [change for key, statements in _ENVIRONMENTS.items() for change in _environment(key, *statements)]
+    assert found(evaluate, *changes) == {
+        ("SES-001", 'module.env["staging"].aws_iam_role_policy.send', "Send"),
+        ("SES-001", 'module.env["prod"].aws_iam_role_policy.send', "Send"),  # neither name resolves: no join
+    }
+    referenced = [change for key, statements in _ENVIRONMENTS.items()
+                  for change in _environment(key, *statements, role_argument=None)]
+    assert found(evaluate, *referenced, configuration=_module_references("send", "guard")) == {
+        ("SES-001", 'module.env["staging"].aws_iam_role_policy.send', "Send")}
+
+
+def test_inline_policies_of_one_role_still_join_beside_a_same_named_role(evaluate):
+    guarded = [change for key in ("prod", "staging") for change in _environment(key, SEND, GUARD, role_argument=None)]
+    assert found(evaluate, *guarded, configuration=_module_references("send", "guard")) == set()
+    single = _environment("prod", SEND, GUARD)
+    assert found(evaluate, *single) == set()

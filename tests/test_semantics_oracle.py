@@ -26,13 +26,15 @@ SETTINGS = settings(max_examples=int(os.environ.get("SESREGO_ORACLE_EXAMPLES", "
 
 ACTIONS = ["ses:SendEmail", "ses:sendrawemail", "SES:SendTemplatedEmail", "ses:SendBulkTemplatedEmail", "ses:Send*",
            "SES:SEND*", "ses:*", "*", "ses:Send?mail", "ses:*Email", "ses:SendCustomVerificationEmail",
-           "s3:GetObject", "ses:Get*", "ses:CreateTemplate"]
+           "s3:GetObject", "ses:Get*", "ses:CreateTemplate", "sesv2:SendEmail", "s*:Send*", "ses:Send*Email*",
+           "*:SendEmail"]
 RESOURCES = ["*", "arn:aws:ses:*:*:identity/*", "arn:aws:ses:*:*:*", "arn:*:ses:*:*:identity/*", "arn:aws:ses:*",
              "arn:aws:ses:us-east-1:111122223333:identity/example.com", "arn:aws:ses:*:111122223333:identity/*",
              "arn:aws:ses:us-east-1:*:identity/*", "arn:aws:ses:*:*:identity/example.com", "arn:aws:s3:::bucket/*",
              "arn:aws:ses:*:*:custom-verification-email-template/*", "arn:aws:ses:*:*:configuration-set/*"]
 RECIPIENT_PATTERNS = ["*@example.com", "ops@example.com", "*@*.example.com", "*@example.org", "*@example.com*",
-                      "*@example.*", "*@*example.com", "*@exampl?.com", "*example.com", "*@*.com", "*"]
+                      "*@example.*", "*@*example.com", "*@exampl?.com", "*example.com", "*@*.com", "*", "*@*",
+                      "?*@example.com", "*@EXAMPLE.com", "ops@*"]
 EXACT_ADDRESSES = ["ops@example.com", "OPS@example.com", "a@example.org"]
 
 values = lambda options: st.lists(st.sampled_from(options), min_size=1, max_size=2, unique=True)  # noqa: E731

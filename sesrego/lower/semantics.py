@@ -120,9 +120,10 @@ def _principals_and_scope(types: str) -> tuple[Semantics, ...]:
          "administrator control (SES-006). A Deny counts for the Allows of its own policy, and for the inline "
          "policies of the same role, user or group (`aws_iam_role_policy`, a role's `inline_policy` blocks), "
          "joined by the principal's name or a configuration reference (`role = aws_iam_role.app.id`); when "
-         "neither resolves, it does not count. Managed policies keep the same-policy rule, because they can be "
-         "attached outside the plan. An SCP's Deny counts for the whole organization; a resource control "
-         "policy never does.",
+         "neither resolves, it does not count. A name that two principals of the plan share (IAM names are unique "
+         "in an account, so they are in different accounts) joins neither; a reference still does. "
+         "Managed policies keep the same-policy rule, because they can be attached outside the plan. "
+         "An SCP's Deny counts for the whole organization; a resource control policy never does.",
          _GUARDED),
     )
 

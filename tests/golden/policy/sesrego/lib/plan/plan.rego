@@ -880,27 +880,34 @@ principals_named[key] contains i if {
 # principal_key names the principal an inline policy belongs to, so that the inline policies of
 # one role, user or group are evaluated together: its type and name, from the policy's
 # role/user/group argument or a reference to the principal in the configuration (or the
-# principal's address when its name is unknown); undefined when neither resolves.
+# principal's address when its name is unknown); undefined when neither resolves. IAM names are
+# unique in an account, so a name that two principals of the plan share (a module instance per
+# account) names neither: only a reference then says which one a policy belongs to.
 principal_key(index) := policy_principal_key(readable_policies[index])
 
 # policy_principal_key is principal_key for a policy.
-policy_principal_key(policy) := key if {
+policy_principal_key(policy) := _principal_change_key(policy.change) if {
 	policy.resource_type == "aws_iam_role"
-	name := object.get(policy.change.change, ["after", "name"], null)
-	key := _principal_key_of(policy.change.type, policy.change.address, name)
 } else := concat("/", [spec.type, name]) if {
 	spec := _principal_argument[policy.resource_type]
 	name := object.get(policy.change.change, ["after", spec.argument], null)
 	is_string(name)
-} else := _principal_key_of(change.type, change.address, object.get(change.change, ["after", "name"], null)) if {
+	not _shared_name(spec.type, name)
+} else := _principal_change_key(change) if {
 	spec := _principal_argument[policy.resource_type]
 	change := referenced_change(policy.change, [spec.argument], "managed", spec.type)
 	_kept(change)
 }
 
-_principal_key_of(type, address, name) := concat("/", [type, name]) if {
+# _principal_change_key keys a principal's change by its type and name, or by its address when
+# its name is unknown or shared with another principal of the plan.
+_principal_change_key(change) := concat("/", [change.type, name]) if {
+	name := object.get(change.change, ["after", "name"], null)
 	is_string(name)
-} else := concat(" ", [type, address])
+	not _shared_name(change.type, name)
+} else := concat(" ", [change.type, change.address])
+
+_shared_name(type, name) if count(principals_named[concat("/", [type, name])]) > 1
 
 # principal_names are the names an administrator pattern may match for a principal: its name,
 # its ARN (where the plan does not know it, arn:aws:iam::<any account>:<role|user|group><path><name>,

@@ -174,6 +174,20 @@ test_principal_key_follows_a_reference_in_the_configuration if {
 	not plan.principal_key(0) with input as _input(changes) # neither a name nor a reference
 }
 
+# Two roles of the plan named alike live in different accounts: the name joins neither's inline
+# policies; a reference in the configuration still does.
+test_a_name_two_roles_share_joins_no_inline_policies if {
+	changes := [
+		object.union(_change("aws_iam_role.a", "aws_iam_role", {"name": "app"}), {"module_address": "module.a"}),
+		object.union(_change("aws_iam_role.app", "aws_iam_role", {"name": "app"}), {"module_address": "module.b"}),
+		_change("aws_iam_role_policy.send", "aws_iam_role_policy", {"role": "app", "policy": _document([_send])}),
+	]
+	scopes := {policy.address: plan.guard_scope(i) |
+		some i, policy in plan.readable_policies
+	} with input as _input(changes)
+	is_number(scopes["aws_iam_role_policy.send"]) # the policy stands alone
+}
+
 test_grantees_and_administrators_of_a_managed_policy if {
 	changes := [
 		_change("aws_iam_policy.send", "aws_iam_policy", {
