@@ -907,7 +907,10 @@ _principal_change_key(change) := concat("/", [change.type, name]) if {
 	not _shared_name(change.type, name)
 } else := concat(" ", [change.type, change.address])
 
-_shared_name(type, name) if count(principals_named[concat("/", [type, name])]) > 1
+_shared_name(type, name) if {
+	index := principals_named # the whole index, built once: a keyed lookup would scan every change
+	count(index[concat("/", [type, name])]) > 1
+}
 
 # principal_names are the names an administrator pattern may match for a principal: its name,
 # its ARN (where the plan does not know it, arn:aws:iam::<any account>:<role|user|group><path><name>,
