@@ -493,13 +493,16 @@ _instance(change, mode, type, name, key) := candidate if {
 
 _instance_key(key) := json.unmarshal(key)
 
-_candidates(change, mode, type, name) := [candidate |
-	some candidate in _changes
-	candidate.mode == mode
-	candidate.type == type
-	candidate.name == name
-	object.get(candidate, "module_address", "") == object.get(change, "module_address", "")
+_candidates(change, mode, type, name) := [_changes[i] |
+	index := _changes_named # the whole index, built once: a keyed lookup would scan every change
+	some i in index[[mode, type, name, object.get(change, "module_address", "")]]
 ]
+
+# _changes_named indexes the plan's changes by mode, type, name and module, for references.
+_changes_named[key] contains i if {
+	some i, change in _changes
+	key := [change.mode, change.type, change.name, object.get(change, "module_address", "")]
+}
 
 _same_index(candidates, change) := same[0] if {
 	same := [candidate |
@@ -512,12 +515,14 @@ _same_index(candidates, change) := same[0] if {
 _config_resource(change) := resources[0] if {
 	is_object(input.configuration)
 	module := object.get(input.configuration, array.concat(["root_module"], _module_path(change)), {})
-	resources := [resource |
-		some resource in module.resources
-		resource.address == concat("", [_data_prefix[change.mode], change.type, ".", change.name])
-		object.get(resource, "mode", "managed") == change.mode
-	]
-	count(resources) > 0
+	address := concat("", [_data_prefix[change.mode], change.type, ".", change.name])
+	resources := _module_resources(module)[[address, change.mode]]
+}
+
+# _module_resources indexes a module's configuration blocks by address and mode (computed once per
+# module: the engine caches a function's result for the same arguments).
+_module_resources(module) := {[resource.address, object.get(resource, "mode", "managed")]: [resource] |
+	some resource in module.resources
 }
 
 _data_prefix := {"managed": "", "data": "data."}
