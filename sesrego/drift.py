@@ -176,10 +176,15 @@ def model_view(program: Program) -> dict:
         "catalogs": catalogs,
         "considerations": considerations,
         "reviewed_apis": {doc.api_version: list(doc.reviewed_apis) for doc in program.guidance},
-        "facts": program.facts.data(),
+        "facts": {name: value for name, value in program.facts.data().items() if name not in _SAME_ON_BOTH_SIDES},
         "rules": rules,
         "cross_check": sorted({f"{i.kind} {i.api_version} {i.action}".strip() for i in program.cross_check}),
     }
+
+
+#: Facts that come from the package, not from the sources compared (the Public Suffix List snapshot):
+#: equal on both sides of every diff, and the largest facts there are, so they are left out.
+_SAME_ON_BOTH_SIDES = frozenset({"public_suffixes", "public_suffix_parents"})
 
 
 # --- comparing ----------------------------------------------------------------------------
