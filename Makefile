@@ -24,7 +24,7 @@ run: install
 	$(BIN)/sesrego scan terraform_examples/app-role-sends-mail-fixed/plan.json
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto  # one worker per core (pytest-xdist)
 
 bench: install
 	$(BIN)/python benchmarks/run.py
