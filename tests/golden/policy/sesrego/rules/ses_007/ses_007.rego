@@ -78,11 +78,18 @@ _violations contains violation if {
 	}
 }
 
+# The undecided items of each policy attribute (one resource instance's policy argument).
+_undecided_by_attribute[key] contains item if {
+	some item in _undecided
+	key := [item.policy.address, item.policy.attribute]
+}
+
 # A policy attribute whose verdicts depend on values unknown until apply: the statement (when one),
 # the actions and the rules left undecided, and the expressions they depend on.
 _violations contains violation if {
-	some key in {[item.policy.address, item.policy.attribute] | some item in _undecided}
-	items := [item | some item in _undecided; [item.policy.address, item.policy.attribute] == key]
+	grouped := _undecided_by_attribute # the whole grouping, built once
+	some group in grouped
+	items := [item | some item in group]
 	policy := items[0].policy
 	statements := {item.statement | some item in items; item.statement != null}
 	rules := sort({item.rule | some item in items})
